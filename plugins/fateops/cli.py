@@ -1,0 +1,95 @@
+"""`fateops ...`: the same steps the DAGs run, from a shell or inside a pod.
+
+Exit codes map to kinds of failure (as Flower does), so scripts and pod steps can react without
+parsing text: 0 ok, 2 config error, 3 engine error, 4 FATE Flow/job error, 5 data validation error,
+6 Kubernetes/vSphere error, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from fateops import exceptions as exc
+
+EXIT_CODES: dict[type[exc.FateopsError], int] = {
+    exc.ConfigError: 2,
+    exc.EngineError: 3,
+    exc.FateFlowError: 4,
+    exc.FateJobFailed: 4,
+    exc.DataValidationError: 5,
+    exc.KubernetesError: 6,
+    exc.VSphereError: 6,
+}
+
+
+def exit_code_for(error: BaseException) -> int:
+    for kind, code in EXIT_CODES.items():
+        if isinstance(error, kind):
+            return code
+    return 1
+
+
+def _print(data: object) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def _engine(args: argparse.Namespace) -> int:
+    from fateops.engine import LocalEngine, install_engine
+
+    engine = LocalEngine()
+    if args.action == "install":
+        _print({"installed": str(install_engine(engine.install).root)})
+    elif args.action == "start":
+        _print(engine.start(timeout_s=args.timeout).as_dict())
+    elif args.action == "stop":
+        _print({"stopped": engine.stop()})
+    else:
+        status = engine.status()
+        _print(status.as_dict())
+        return 0 if status.healthy or not args.check else 3
+    return 0
+
+
+def _federation(args: argparse.Namespace) -> int:
+    from fateops.federation import load_federation
+
+    federation = load_federation(args.config)
+    _print(federation.model_dump(mode="json"))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fateops", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    engine = sub.add_parser("engine", help="the local FATE 2.2 standalone engine")
+    engine.add_argument("action", choices=["install", "start", "stop", "status"])
+    engine.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for health on start")
+    engine.add_argument("--check", action="store_true", help="status: exit 3 unless healthy")
+    engine.set_defaults(handler=_engine)
+
+    federation = sub.add_parser("federation", help="validate and print a federation config")
+    federation.add_argument("config", nargs="?", default=None, help="path (default: federation.local.yaml)")
+    federation.set_defaults(handler=_federation)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except exc.FateopsError as error:
+        print(f"fateops: {error}", file=sys.stderr)
+        return exit_code_for(error)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

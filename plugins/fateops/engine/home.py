@@ -1,0 +1,90 @@
+"""The engine's home: conf, sqlite job DB, tables, models and logs, in this checkout's state dir.
+
+FATE Flow reads its directories from constants in ``fate_flow/settings.py`` *inside site-packages*
+(``fate_flow init`` rewrites that file). The venv is shared through the cache, so before every start we
+point those constants at our home — idempotently, and only when they point elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from fateops.engine.install import EngineInstall
+from fateops.paths import state_dir
+
+_SETTINGS = {
+    "LOG_DIR": "logs",
+    "DATA_DIR": "data",
+    "MODEL_DIR": "model",
+    "JOB_DIR": "jobs",
+    "UPLOAD_DATA_HOME": "upload",
+    "SQLITE_FILE_NAME": "fate_flow_sqlite.db",
+    "DEFAULT_SERVER_CONF_PATH": "conf",
+}
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Where the engine listens and how much of the machine its tasks may use."""
+
+    host: str = "127.0.0.1"
+    port: int = 9380
+    grpc_port: int = 9360
+    cores: int = 2
+    home: Path | None = None
+
+    @classmethod
+    def from_env(cls) -> EngineConfig:
+        """Ports and cores from ``FATEOPS_ENGINE_PORT`` / ``_GRPC_PORT`` / ``_CORES`` (tests use spare ports)."""
+        env = os.environ
+        return cls(
+            port=int(env.get("FATEOPS_ENGINE_PORT", cls.port)),
+            grpc_port=int(env.get("FATEOPS_ENGINE_GRPC_PORT", cls.grpc_port)),
+            cores=int(env.get("FATEOPS_ENGINE_CORES", cls.cores)),
+            home=Path(env["FATEOPS_ENGINE_HOME"]) if env.get("FATEOPS_ENGINE_HOME") else None,
+        )
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home or state_dir() / "engine" / "home"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def _point_settings_at(home: Path, install: EngineInstall) -> None:
+    settings = install.site_packages / "fate_flow" / "settings.py"
+    text = original = settings.read_text()
+    for constant, relative in _SETTINGS.items():
+        text = re.sub(rf"^{constant}\s*=.*$", f'{constant} = "{home / relative}"', text, flags=re.MULTILINE)
+    if text != original:
+        settings.write_text(text)
+
+
+def _write_service_conf(conf_dir: Path, config: EngineConfig) -> None:
+    path = conf_dir / "service_conf.yaml"
+    conf = yaml.safe_load(path.read_text())
+    conf["fateflow"].update(host=config.host, http_port=config.port, grpc_port=config.grpc_port)
+    conf["computing"]["standalone"]["cores"] = config.cores
+    path.write_text(yaml.safe_dump(conf, sort_keys=False))
+
+
+def prepare_home(install: EngineInstall, config: EngineConfig) -> Path:
+    """Create (or re-point to) the home; safe to call before every start."""
+    home = config.home_dir
+    for relative in _SETTINGS.values():
+        if "." not in relative:
+            (home / relative).mkdir(parents=True, exist_ok=True)
+    conf_dir = home / "conf"
+    if not (conf_dir / "service_conf.yaml").exists():
+        shutil.copytree(install.site_packages / "fate_flow" / "conf", conf_dir, dirs_exist_ok=True)
+    _write_service_conf(conf_dir, config)
+    _point_settings_at(home, install)
+    return home

@@ -1,0 +1,209 @@
+"""The federation: which parties take part, in which roles, and where each one's FATE runs.
+
+A federation config (``include/configs/federation.*.yaml``) is the single description an operator
+edits; every DAG reads it through :func:`load_federation`. It is validated *before* anything is
+deployed or uploaded, and every error names the field, the bad value and the fix.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from fateops.exceptions import ConfigError
+from fateops.paths import CONFIGS_DIR
+
+Role = Literal["guest", "host", "arbiter"]
+BackendName = Literal["local", "kubernetes"]
+ChaosPolicy = Literal["allowed", "forbidden"]
+
+DEFAULT_FEDERATION_FILE = CONFIGS_DIR / "federation.local.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EngineEndpoint(_Strict):
+    """How to reach a FATE Flow server when no Airflow connection is configured."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=9380, ge=1, le=65535)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class KubernetesPlacement(_Strict):
+    """Where a party's (or the exchange's) FATE cluster lives on Kubernetes."""
+
+    connection: str = Field(min_length=1, description="Airflow kubernetes connection id of the party's cluster")
+    namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    release: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=53)
+    storage_class: str | None = None
+    ingress_class: str | None = None
+    values: dict[str, Any] = Field(default_factory=dict, description="extra Helm values merged last")
+
+
+class Party(_Strict):
+    """One organisation of the federation."""
+
+    party_id: int = Field(gt=0, description="FATE party id, unique in the federation")
+    name: str = Field(default="", description="human name, e.g. the bank")
+    roles: tuple[Role, ...] = Field(min_length=1)
+    backend: BackendName = "local"
+    connection: str | None = Field(default=None, description="Airflow fateflow connection id")
+    engine: EngineEndpoint = Field(default_factory=EngineEndpoint)
+    kubernetes: KubernetesPlacement | None = None
+    chaos: ChaosPolicy = "forbidden"
+
+    @field_validator("roles")
+    @classmethod
+    def _roles_unique(cls, roles: tuple[Role, ...]) -> tuple[Role, ...]:
+        if len(set(roles)) != len(roles):
+            raise ValueError("a role is listed twice")
+        return roles
+
+    @model_validator(mode="after")
+    def _placement_matches_backend(self) -> Party:
+        if self.backend == "kubernetes" and self.kubernetes is None:
+            raise ValueError("backend is 'kubernetes' but no 'kubernetes:' block (connection, namespace) is given")
+        return self
+
+    @property
+    def release_name(self) -> str:
+        """Helm release of this party's FATE cluster (KubeFATE names it ``fate-<party_id>``)."""
+        if self.kubernetes and self.kubernetes.release:
+            return self.kubernetes.release
+        return f"fate-{self.party_id}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.party_id}" + (f" ({self.name})" if self.name else "")
+
+
+class Exchange(_Strict):
+    """The Exchange: Nginx + traffic-server that routes between the parties' clusters."""
+
+    kubernetes: KubernetesPlacement
+    replicas: int = Field(default=2, ge=1)
+    domain: str = Field(default="fate.org", description="parties are routed as <party_id>.<domain> (SNI)")
+
+
+class Federation(_Strict):
+    """A validated federation: parties, their roles and backends, the exchange and the initiator."""
+
+    name: str = Field(min_length=1)
+    parties: tuple[Party, ...] = Field(min_length=2)
+    initiator: int | None = Field(default=None, description="party id that submits jobs; default: first guest")
+    exchange: Exchange | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Federation:
+        dup = [pid for pid, n in Counter(p.party_id for p in self.parties).items() if n > 1]
+        if dup:
+            raise ValueError(f"duplicate party_id {dup[0]}: each party needs its own id")
+        if not any("guest" in p.roles for p in self.parties):
+            raise ValueError("no party has the 'guest' role: give exactly one party roles [guest]")
+        if not any("host" in p.roles for p in self.parties):
+            raise ValueError("no party has the 'host' role: give at least one party roles [host]")
+        if self.initiator is not None and self.initiator not in {p.party_id for p in self.parties}:
+            raise ValueError(f"initiator {self.initiator} is not one of the parties")
+        if self.exchange is None and any(p.backend == "kubernetes" for p in self.parties):
+            raise ValueError("kubernetes parties need an 'exchange:' block (where the Exchange is deployed)")
+        return self
+
+    # -- lookups -----------------------------------------------------------------------------------
+    def party(self, party_id: int | str) -> Party:
+        for p in self.parties:
+            if p.party_id == int(party_id):
+                return p
+        known = ", ".join(str(p.party_id) for p in self.parties)
+        raise ConfigError("unknown party", field="party_id", value=party_id, fix=f"use one of: {known}")
+
+    def with_role(self, role: Role) -> list[Party]:
+        return [p for p in self.parties if role in p.roles]
+
+    @property
+    def guest(self) -> Party:
+        return self.party(self.initiator) if self.initiator else self.with_role("guest")[0]
+
+    @property
+    def hosts(self) -> list[Party]:
+        return self.with_role("host")
+
+    @property
+    def arbiter(self) -> Party:
+        """The arbiter of homo jobs; FATE lets the guest play it when nobody is named."""
+        arbiters = self.with_role("arbiter")
+        return arbiters[0] if arbiters else self.guest
+
+    @property
+    def backends(self) -> set[str]:
+        return {p.backend for p in self.parties}
+
+    def guest_host_pairs(self) -> Iterator[tuple[Party, Party]]:
+        for guest in self.with_role("guest"):
+            for host in self.hosts:
+                if host.party_id != guest.party_id:
+                    yield guest, host
+
+    def connections(self) -> set[str]:
+        """Every Airflow connection id the config refers to (checked before deploying)."""
+        ids = {p.connection for p in self.parties if p.connection}
+        ids |= {p.kubernetes.connection for p in self.parties if p.kubernetes}
+        if self.exchange:
+            ids.add(self.exchange.kubernetes.connection)
+        return ids
+
+
+def _format_validation_error(err: ValidationError, source: str) -> ConfigError:
+    first = err.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "<root>"
+    value = first.get("input")
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg, value = "unknown field (typo?)", None
+    elif first["type"] == "missing":
+        msg, value = "required field is missing", None
+    shown_value = value if isinstance(value, str | int | float) or value is None else None
+    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return ConfigError(
+        f"{source}: {msg}{more}", field=field, value=shown_value,
+        fix="see include/configs/README.md for every field of a federation config",
+    )
+
+
+def parse_federation(data: Any, *, source: str = "<federation>") -> Federation:
+    """Validate a federation mapping (e.g. from YAML or a DAG Param)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a federation config must be a mapping", field="<root>", value=type(data).__name__)
+    try:
+        return Federation.model_validate(data)
+    except ValidationError as err:
+        raise _format_validation_error(err, source) from None
+
+
+def load_federation(path: str | Path | None = None) -> Federation:
+    """Read and validate a federation YAML file (default: the embedded local one)."""
+    path = Path(path) if path else DEFAULT_FEDERATION_FILE
+    if not path.is_absolute() and not path.exists():
+        path = CONFIGS_DIR / path
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError("federation config file not found", field="path", value=str(path),
+                          fix="pass a path relative to include/configs/ or an absolute path") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path.name}: not valid YAML{where}", fix="fix the YAML syntax") from None
+    return parse_federation(data, source=path.name)
