@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fateops.engine.home import EngineConfig, prepare_home
-from fateops.engine.install import EngineInstall, install_engine
+from fateops.engine.install import EngineInstall, file_lock, install_engine
 from fateops.exceptions import EngineError, FateopsError
 from fateops.supervise import read_pid, spawn, stop_pid_file
 
@@ -109,10 +109,18 @@ class LocalEngine:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self, timeout_s: float = START_TIMEOUT_S) -> EngineStatus:
-        """Install if needed, then start unless already running; returns once healthy."""
-        if self.pid() is not None:
-            log.info("FATE engine already running (pid %s)", self.pid())
-            return self.wait_healthy(timeout_s)
+        """Install if needed, then start unless already running; returns once healthy.
+
+        Parties are provisioned by mapped tasks running side by side: a lock makes sure only one of
+        them spawns the server and the others wait for it.
+        """
+        with file_lock(self.pid_file.with_suffix(".lock"), timeout_s=timeout_s + 1800):
+            if self.pid() is not None:
+                log.info("FATE engine already running (pid %s)", self.pid())
+                return self.wait_healthy(timeout_s)
+            return self._spawn_and_wait(timeout_s)
+
+    def _spawn_and_wait(self, timeout_s: float) -> EngineStatus:
         install_engine(self.install)
         home = prepare_home(self.install, self.config)
         env = dict(os.environ)

@@ -1,0 +1,45 @@
+"""Settings every fateops DAG shares: owner, retry policy, timeouts and the common Params.
+
+Retries are for transient trouble (an engine restarting, a 5xx); steps that must not be repeated blindly
+(job submission) set ``retries=0`` themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import Param
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "fateops",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=20),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=5),
+    "execution_timeout": timedelta(minutes=30),
+}
+
+TAGS_BASE = ["fateops", "fate"]
+
+
+def federation_param(default: str = "federation.local.yaml") -> Param:
+    return Param(default, type="string", title="Federation config",
+                 description="Path of the federation YAML (relative to include/configs/ or absolute): "
+                             "parties, roles, backends and connections.")
+
+
+def job_timeout_param(default: int = 3600) -> Param:
+    return Param(default, type="integer", minimum=60, maximum=72 * 3600, title="FATE job timeout (s)",
+                 description="Written to the job's dag.conf.task.timeout: FATE marks the job 'timeout' after "
+                             "this many seconds (FATE's own default is 72 h).")
+
+
+def sensor_timeout_param(default: int = 1800) -> Param:
+    return Param(default, type="integer", minimum=30, maximum=72 * 3600, title="Wait deadline (s)",
+                 description="How long fateops waits for a FATE job before it stops the job and fails the task.")
+
+
+def poll_interval_param(default: int = 3) -> Param:
+    return Param(default, type="integer", minimum=1, maximum=300, title="Poll interval (s)",
+                 description="How often the job sensor asks FATE Flow for the job's status.")

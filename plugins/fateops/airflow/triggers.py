@@ -1,0 +1,48 @@
+"""FateJobTrigger: wait for a FATE job in the triggerer, asynchronously, until it ends or a deadline passes.
+
+It holds plain values only (a conn id, a job id, an absolute deadline) and rebuilds its client from the
+connection, so credentials never land in the trigger table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+
+class FateJobTrigger(BaseTrigger):
+    """Polls ``/job/query`` + ``/job/task/query``; on its deadline it stops the job and reports a timeout."""
+
+    def __init__(self, *, job_id: str, fateflow_conn_id: str, deadline: float, started: float,
+                 poll_interval: float = 3.0, stop_on_timeout: bool = True) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.fateflow_conn_id = fateflow_conn_id
+        self.deadline = deadline
+        self.started = started
+        self.poll_interval = poll_interval
+        self.stop_on_timeout = stop_on_timeout
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return ("fateops.airflow.triggers.FateJobTrigger", {
+            "job_id": self.job_id, "fateflow_conn_id": self.fateflow_conn_id, "deadline": self.deadline,
+            "started": self.started, "poll_interval": self.poll_interval, "stop_on_timeout": self.stop_on_timeout,
+        })
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from fateops.airflow.hooks import FateFlowHook
+        from fateops.fate.watch import JobWatch, await_job
+
+        watch = JobWatch(self.job_id, deadline=self.deadline, started=self.started)
+        try:
+            client = await FateFlowHook(self.fateflow_conn_id).get_async_conn()
+            async with client:
+                outcome = await await_job(client, watch, poll_s=self.poll_interval, log=self.log.info,
+                                          stop_on_timeout=self.stop_on_timeout)
+        except Exception as err:  # the task must hear about it, not hang until Airflow's own timeout
+            self.log.exception("waiting for FATE job %s failed", self.job_id)
+            yield TriggerEvent({"status": "error", "job_id": self.job_id, "message": f"{type(err).__name__}: {err}"})
+            return
+        yield TriggerEvent(outcome.as_dict())
