@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from fateops import exceptions as exc
@@ -45,6 +46,11 @@ def _engine(args: argparse.Namespace) -> int:
         _print({"installed": str(install_engine(engine.install).root)})
     elif args.action == "start":
         _print(engine.start(timeout_s=args.timeout).as_dict())
+    elif args.action == "run":  # foreground, for containers: start, then live and die with the server
+        _print(engine.start(timeout_s=args.timeout).as_dict())
+        while engine.pid() is not None:
+            time.sleep(2)
+        return 3
     elif args.action == "stop":
         _print({"stopped": engine.stop()})
     else:
@@ -68,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     engine = sub.add_parser("engine", help="the local FATE 2.2 standalone engine")
-    engine.add_argument("action", choices=["install", "start", "stop", "status"])
+    engine.add_argument("action", choices=["install", "start", "run", "stop", "status"])
     engine.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for health on start")
     engine.add_argument("--check", action="store_true", help="status: exit 3 unless healthy")
     engine.set_defaults(handler=_engine)

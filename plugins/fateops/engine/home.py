@@ -41,9 +41,10 @@ class EngineConfig:
 
     @classmethod
     def from_env(cls) -> EngineConfig:
-        """Ports and cores from ``FATEOPS_ENGINE_PORT`` / ``_GRPC_PORT`` / ``_CORES`` (tests use spare ports)."""
+        """Settings from ``FATEOPS_ENGINE_{HOST,PORT,GRPC_PORT,CORES,HOME}`` (tests use spare ports)."""
         env = os.environ
         return cls(
+            host=env.get("FATEOPS_ENGINE_HOST", cls.host),
             port=int(env.get("FATEOPS_ENGINE_PORT", cls.port)),
             grpc_port=int(env.get("FATEOPS_ENGINE_GRPC_PORT", cls.grpc_port)),
             cores=int(env.get("FATEOPS_ENGINE_CORES", cls.cores)),
