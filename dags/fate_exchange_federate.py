@@ -72,7 +72,7 @@ def fate_exchange_federate() -> None:
 
     @task
     def plan_toy_jobs(exchange: dict[str, Any], params: dict[str, Any]) -> list[dict[str, Any]]:
-        from fateops.airflow.tasks import federation_from, fateflow_conn_id
+        from fateops.airflow.tasks import fateflow_conn_id, federation_from
         from fateops.fate.jobs import toy_example_job
 
         federation = federation_from(params["federation"])

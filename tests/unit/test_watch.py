@@ -85,14 +85,11 @@ class _ScriptedClient:
     def query_job(self, job_id: str) -> JobSnapshot:
         return self._next()
 
-    def query_tasks(self, job_id: str) -> list[TaskInfo]:
-        return list(self.last.tasks) if self.last else []
-
     def stop_job(self, job_id: str) -> None:
         self.stopped.append(job_id)
 
-    def task_log_excerpt(self, job_id: str, tasks: list[str], lines: int = 30) -> str:
-        return "Traceback: table not found"
+    def task_error_excerpt(self, job_id: str, role: str, party_id: str, task_name: str, *, max_lines: int = 30) -> str:
+        return f"{task_name}@{role}:{party_id} Traceback: table not found"
 
 
 def test_sync_wait_stops_the_job_on_its_deadline_even_when_the_engine_is_down() -> None:
@@ -110,19 +107,17 @@ def test_async_wait_attaches_the_log_excerpt_of_a_failure() -> None:
         async def query_job(self, job_id: str) -> JobSnapshot:
             return self.inner.query_job(job_id)
 
-        async def query_tasks(self, job_id: str) -> list[TaskInfo]:
-            return self.inner.query_tasks(job_id)
-
         async def stop_job(self, job_id: str) -> None:
             self.inner.stop_job(job_id)
 
-        async def task_log_excerpt(self, job_id: str, tasks: list[str], lines: int = 30) -> str:
-            return self.inner.task_log_excerpt(job_id, tasks)
+        async def task_error_excerpt(self, job_id: str, role: str, party_id: str, task_name: str, *,
+                                     max_lines: int = 30) -> str:
+            return self.inner.task_error_excerpt(job_id, role, party_id, task_name, max_lines=max_lines)
 
     failed = JobSnapshot.from_api("j1", [{"job_id": "j1", "role": "guest", "party_id": "9999", "status": "failed"}],
                                   [TaskInfo.from_api({"task_name": "reader_0", "role": "guest", "party_id": "9999",
                                                       "status": "failed"})])
     client = _Async(_ScriptedClient([failed]))
     outcome = asyncio.run(await_job(client, JobWatch("j1", deadline=1e12), poll_s=0.01, log=lambda _: None))
-    assert outcome.status == "failed" and outcome.log_excerpt == "Traceback: table not found"
+    assert outcome.status == "failed" and outcome.log_excerpt == "reader_0@guest:9999 Traceback: table not found"
     assert client.inner.stopped == []

@@ -31,7 +31,7 @@ def client_kwargs(conn: Connection) -> dict[str, Any]:
     scheme = conn.schema or "http"
     kwargs: dict[str, Any] = {"base_url": f"{scheme}://{conn.host}:{conn.port or 9380}"}
     if extra.get("timeout"):
-        kwargs["timeout"] = float(extra["timeout"])
+        kwargs["read_timeout"] = float(extra["timeout"])
     if conn.login:
         kwargs["auth"] = FateFlowAuth(app_id=conn.login, app_token=conn.password or "",
                                       user_name=extra.get("user_name") or conn.login)

@@ -67,11 +67,13 @@ class LocalEngine:
     def probe(self) -> tuple[str | None, tuple[str, ...], str]:
         """(version, components, problem): healthy means it answers *and* lists the fate components."""
         from fateops.fate.client import FateFlowClient
+        from fateops.fate.retry import RetryPolicy
 
         try:
-            with FateFlowClient(self.config.base_url, timeout=5.0, retries=0) as client:
+            with FateFlowClient(self.config.base_url, connect_timeout=2.0, read_timeout=10.0,
+                                retry=RetryPolicy(max_attempts=1)) as client:
                 version = client.health().version
-                components = tuple(client.provider_components("fate"))
+                components = tuple(sorted(client.provider_components("fate").components))
         except FateopsError as err:
             return None, (), err.message
         if not components:

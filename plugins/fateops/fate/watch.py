@@ -95,6 +95,18 @@ class JobWatch:
             return self.timed_out(snapshot.overall_status.value, now, snapshot)
         return None
 
+    def observe(self, snapshot: JobSnapshot, log: Log) -> JobOutcome | None:
+        """Log what changed, then judge: the per-poll step both poll loops share."""
+        for line in self.changes(snapshot):
+            log(line)
+        return self.outcome(snapshot)
+
+    def unreachable(self, err: FateFlowUnavailable, last: JobSnapshot | None, log: Log) -> JobOutcome | None:
+        """FATE Flow did not answer (restart, crash): keep waiting until our own deadline, then time out."""
+        log(f"FATE Flow unreachable while waiting for job {self.job_id}: {err.message}")
+        now = time.time()
+        return self.timed_out("unknown", now, last) if now >= self.deadline else None
+
     def timed_out(self, job_status: str, now: float, snapshot: JobSnapshot | None = None) -> JobOutcome:
         waited = round(now - self.started, 1)
         running = [t.key for t in (snapshot.tasks if snapshot else ()) if not t.status.is_terminal]
@@ -105,18 +117,34 @@ class JobWatch:
                           party_statuses={k: v.value for k, v in snapshot.statuses.items()} if snapshot else {})
 
 
+EXCERPT_LINES = 30
+
+
 class SyncJobClient(Protocol):
+    """What waiting needs of :class:`~fateops.fate.client.FateFlowClient`."""
+
     def query_job(self, job_id: str) -> JobSnapshot: ...
-    def query_tasks(self, job_id: str) -> list[TaskInfo]: ...
     def stop_job(self, job_id: str) -> object: ...
-    def task_log_excerpt(self, job_id: str, tasks: list[str], lines: int = 30) -> str: ...
+    def task_error_excerpt(self, job_id: str, role: str, party_id: str, task_name: str, *,
+                           max_lines: int = ...) -> str: ...
 
 
 class AsyncJobClient(Protocol):
+    """What waiting needs of :class:`~fateops.fate.aclient.AsyncFateFlowClient`."""
+
     def query_job(self, job_id: str) -> Awaitable[JobSnapshot]: ...
-    def query_tasks(self, job_id: str) -> Awaitable[list[TaskInfo]]: ...
     def stop_job(self, job_id: str) -> Awaitable[object]: ...
-    def task_log_excerpt(self, job_id: str, tasks: list[str], lines: int = 30) -> Awaitable[str]: ...
+    def task_error_excerpt(self, job_id: str, role: str, party_id: str, task_name: str, *,
+                           max_lines: int = ...) -> Awaitable[str]: ...
+
+
+def _first_failure(snapshot: JobSnapshot | None) -> TaskInfo | None:
+    failed = snapshot.failed_tasks() if snapshot else []
+    return failed[0] if failed else None
+
+
+def _with_excerpt(outcome: JobOutcome, excerpt: str) -> JobOutcome:
+    return JobOutcome.from_dict({**outcome.as_dict(), "log_excerpt": excerpt})
 
 
 def wait_for_job(client: SyncJobClient, job_id: str, *, timeout_s: float, poll_s: float = 3.0,
@@ -126,66 +154,55 @@ def wait_for_job(client: SyncJobClient, job_id: str, *, timeout_s: float, poll_s
     last: JobSnapshot | None = None
     while True:
         try:
-            snapshot = client.query_job(job_id).with_tasks(client.query_tasks(job_id))
-            last = snapshot
-            for line in watch.changes(snapshot):
-                log(line)
-            outcome = watch.outcome(snapshot)
+            last = client.query_job(job_id)
+            outcome = watch.observe(last, log)
         except FateFlowUnavailable as err:  # an engine restart: keep waiting until our own deadline
-            log(f"FATE Flow unreachable while waiting for job {job_id}: {err.message}")
-            outcome = watch.timed_out("unknown", time.time(), last) if time.time() >= watch.deadline else None
+            outcome = watch.unreachable(err, last, log)
         if outcome is not None:
-            return _finish_sync(client, outcome, log, stop_on_timeout)
+            break
         time.sleep(poll_s)
-
-
-def _finish_sync(client: SyncJobClient, outcome: JobOutcome, log: Log, stop: bool) -> JobOutcome:
-    if outcome.status == "timeout" and stop:
+    if outcome.status == "timeout" and stop_on_timeout:
         try:
-            client.stop_job(outcome.job_id)
+            client.stop_job(job_id)
         except Exception as err:  # cleanup must not hide the timeout itself
-            log(f"could not stop job {outcome.job_id}: {err}")
-    if outcome.status == "failed" and outcome.failed_tasks:
+            log(f"could not stop job {job_id}: {err}")
+    failure = _first_failure(last) if outcome.status == "failed" else None
+    if failure:
         try:
-            excerpt = client.task_log_excerpt(outcome.job_id, outcome.failed_tasks)
-            outcome = JobOutcome.from_dict({**outcome.as_dict(), "log_excerpt": excerpt})
+            outcome = _with_excerpt(outcome, client.task_error_excerpt(
+                job_id, failure.role, failure.party_id, failure.task_name, max_lines=EXCERPT_LINES))
         except Exception as err:
-            log(f"could not fetch the log of job {outcome.job_id}: {err}")
+            log(f"could not fetch the log of {failure.key}: {err}")
     log(outcome.message)
     return outcome
 
 
 async def await_job(client: AsyncJobClient, watch: JobWatch, *, poll_s: float = 3.0, log: Log = print,
-                    stop_on_timeout: bool = True,
-                    sleep: Callable[[float], Awaitable[None]] | None = None) -> JobOutcome:
+                    stop_on_timeout: bool = True) -> JobOutcome:
     """The async twin of :func:`wait_for_job`, for the triggerer (one event loop, many jobs)."""
     import asyncio
 
-    nap = sleep or asyncio.sleep
     last: JobSnapshot | None = None
     while True:
         try:
-            snapshot = (await client.query_job(watch.job_id)).with_tasks(await client.query_tasks(watch.job_id))
-            last = snapshot
-            for line in watch.changes(snapshot):
-                log(line)
-            outcome = watch.outcome(snapshot)
+            last = await client.query_job(watch.job_id)
+            outcome = watch.observe(last, log)
         except FateFlowUnavailable as err:
-            log(f"FATE Flow unreachable while waiting for job {watch.job_id}: {err.message}")
-            outcome = watch.timed_out("unknown", time.time(), last) if time.time() >= watch.deadline else None
+            outcome = watch.unreachable(err, last, log)
         if outcome is not None:
             break
-        await nap(poll_s)
+        await asyncio.sleep(poll_s)
     if outcome.status == "timeout" and stop_on_timeout:
         try:
-            await client.stop_job(outcome.job_id)
+            await client.stop_job(watch.job_id)
         except Exception as err:
-            log(f"could not stop job {outcome.job_id}: {err}")
-    if outcome.status == "failed" and outcome.failed_tasks:
+            log(f"could not stop job {watch.job_id}: {err}")
+    failure = _first_failure(last) if outcome.status == "failed" else None
+    if failure:
         try:
-            excerpt = await client.task_log_excerpt(outcome.job_id, outcome.failed_tasks)
-            outcome = JobOutcome.from_dict({**outcome.as_dict(), "log_excerpt": excerpt})
+            outcome = _with_excerpt(outcome, await client.task_error_excerpt(
+                watch.job_id, failure.role, failure.party_id, failure.task_name, max_lines=EXCERPT_LINES))
         except Exception as err:
-            log(f"could not fetch the log of job {outcome.job_id}: {err}")
+            log(f"could not fetch the log of {failure.key}: {err}")
     log(outcome.message)
     return outcome
