@@ -85,6 +85,7 @@ def fate_exchange_federate() -> None:
 
     @task(retries=0)
     def summarize(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+        outcomes = list(outcomes)  # a lazy XCom sequence is not itself storable as XCom
         for outcome in outcomes:
             print(f"toy example job {outcome['job_id']}: {outcome['status']} {outcome['party_statuses']}")
         return {"pairs": len(outcomes), "all_succeeded": all(o["status"] == "success" for o in outcomes),

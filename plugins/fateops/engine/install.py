@@ -90,7 +90,9 @@ class EngineInstall:
 
     @classmethod
     def default(cls) -> EngineInstall:
-        return cls(cache_dir() / "engine" / spec_hash())
+        """The cached engine for this spec; ``FATEOPS_ENGINE_ROOT`` pins another (one venv = one home)."""
+        override = os.environ.get("FATEOPS_ENGINE_ROOT")
+        return cls(Path(override)) if override else cls(cache_dir() / "engine" / spec_hash())
 
     @property
     def venv(self) -> Path:
@@ -117,7 +119,7 @@ class EngineInstall:
             info = json.loads(self.marker.read_text())
         except (FileNotFoundError, ValueError):
             return False
-        return info.get("spec_hash") == self.root.name and self.server_script.exists()
+        return info.get("spec_hash") == spec_hash() and self.server_script.exists()
 
 
 def _run(cmd: list[str | Path], *, log_file: Path, timeout_s: float = INSTALL_TIMEOUT_S) -> None:
@@ -179,7 +181,7 @@ def install_engine(target: EngineInstall | None = None) -> EngineInstall:
              log_file=log_file)
         _run([uv, "pip", "install", "--python", target.python, *fixes], log_file=log_file)
         target.marker.write_text(json.dumps({
-            "spec_hash": target.root.name, "requirements": pins, "python": str(python),
+            "spec_hash": spec_hash(), "requirements": pins, "python": str(python),
             "seconds": round(time.monotonic() - started, 1),
         }, indent=1))
         log.info("FATE engine installed at %s in %.0fs", target.root, time.monotonic() - started)

@@ -1,0 +1,207 @@
+"""A small file-based model registry: every trained model, and which one predictions should use.
+
+FATE keeps the models themselves (``model_id`` + ``model_version``); this registry keeps *our*
+decision about them: their metrics, the data they were trained on, and which one is promoted. It is
+one JSON file (``registry.json``) in a directory the caller gives, guarded by an ``flock`` on a
+sibling lock file (a scheduled retraining and a manual run may finish together) and replaced
+atomically, so a crash never leaves half a registry.
+
+Promotion rule (the issue's): a new model is promoted when its AUC ≥ ``threshold`` and either no
+model is promoted yet or its AUC ≥ promoted AUC − ``tolerance``. The tolerance lets a model trained
+on fresher data replace a marginally better but older one; the threshold keeps a broken run out.
+Recording the same FATE job twice is a no-op that returns the first decision (Airflow retries).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fateops.exceptions import ConfigError, FateopsError
+
+log = logging.getLogger(__name__)
+
+REGISTRY_FILE = "registry.json"
+_SCHEMA_VERSION = 1
+
+
+class RegistryError(FateopsError):
+    """The registry file is unreadable, or a record contradicts what is already registered."""
+
+    default_fix = "inspect registry.json in the registry dir (it is plain JSON); restore it from the reports if needed"
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """One trained model as FATE identifies it, with what it scored and what it was trained on."""
+
+    model_id: str
+    model_version: str
+    job_id: str
+    auc: float
+    ks: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    dataset: dict[str, Any] = field(default_factory=dict)
+    was_promoted: bool = False
+    """Whether the rule promoted it when it was recorded (a later model may have replaced it since)."""
+    decision: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.model_id, self.model_version)
+
+
+@dataclass(frozen=True)
+class PromotionRule:
+    """Promote when ``auc ≥ threshold`` and not worse than the promoted model by more than ``tolerance``."""
+
+    threshold: float = 0.9
+    tolerance: float = 0.01
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.threshold <= 1:
+            raise ConfigError("the AUC threshold must be within [0, 1]", field="threshold", value=self.threshold)
+        if not 0 <= self.tolerance <= 1:
+            raise ConfigError("the AUC tolerance must be within [0, 1]", field="tolerance", value=self.tolerance)
+
+    def decide(self, auc: float, current: ModelRecord | None) -> tuple[bool, str]:
+        """(promote?, why) for a model scoring ``auc`` against the currently promoted one."""
+        if auc < self.threshold:
+            return False, f"AUC {auc:.4f} < threshold {self.threshold:.4f}"
+        if current is None:
+            return True, f"AUC {auc:.4f} ≥ threshold {self.threshold:.4f} and no model was promoted"
+        floor = current.auc - self.tolerance
+        if auc >= floor:
+            return True, (f"AUC {auc:.4f} ≥ promoted {current.model_id}/{current.model_version} "
+                          f"AUC {current.auc:.4f} − tolerance {self.tolerance:.4f}")
+        return False, (f"AUC {auc:.4f} < promoted {current.model_id}/{current.model_version} "
+                       f"AUC {current.auc:.4f} − tolerance {self.tolerance:.4f}")
+
+
+class ModelRegistry:
+    """The registry in ``directory`` (created on first write)."""
+
+    def __init__(self, directory: Path | str, *, rule: PromotionRule | None = None) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / REGISTRY_FILE
+        self.rule = rule or PromotionRule()
+
+    def record(self, *, model_id: str, model_version: str | int, job_id: str, auc: float, ks: float,
+               metrics: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
+               dataset: Mapping[str, Any] | None = None, created_at: str | None = None) -> ModelRecord:
+        """Register a trained model and apply the promotion rule; idempotent per ``job_id``."""
+        for name, value in (("auc", auc), ("ks", ks)):
+            if not isinstance(value, int | float) or not math.isfinite(value) or not 0 <= value <= 1:
+                raise ConfigError(f"{name} must be a number within [0, 1]", field=name, value=value)
+        with self._locked() as state:
+            models = [ModelRecord(**m) for m in state["models"]]
+            for existing in models:
+                if existing.job_id == job_id:
+                    if existing.key != (str(model_id), str(model_version)):
+                        raise RegistryError(
+                            f"job {job_id} is registered as {existing.model_id}/{existing.model_version}, "
+                            f"not {model_id}/{model_version}")
+                    log.info("job %s already registered (%s)", job_id, existing.decision)
+                    return existing
+            if any(m.key == (str(model_id), str(model_version)) for m in models):
+                raise RegistryError(f"model {model_id}/{model_version} is already registered by another job")
+            current = _promoted(state, models)
+            promote, why = self.rule.decide(float(auc), current)
+            record = ModelRecord(model_id=str(model_id), model_version=str(model_version), job_id=job_id,
+                                 auc=float(auc), ks=float(ks), metrics=dict(metrics or {}),
+                                 created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+                                 params=dict(params or {}), dataset=dict(dataset or {}), was_promoted=promote,
+                                 decision=("promoted: " if promote else "not promoted: ") + why)
+            state["models"].append(asdict(record))
+            if promote:
+                state["promoted"] = {"model_id": record.model_id, "model_version": record.model_version}
+            log.info("model %s/%s (job %s): %s", record.model_id, record.model_version, job_id, record.decision)
+            return record
+
+    def promote(self, model_id: str, model_version: str | int) -> ModelRecord:
+        """Promote a registered model by hand (a rollback), whatever the rule says."""
+        with self._locked() as state:
+            models = [ModelRecord(**m) for m in state["models"]]
+            for record in models:
+                if record.key == (str(model_id), str(model_version)):
+                    state["promoted"] = {"model_id": record.model_id, "model_version": record.model_version}
+                    log.info("model %s/%s promoted by hand", model_id, model_version)
+                    return record
+        raise RegistryError(f"model {model_id}/{model_version} is not registered",
+                            fix="list the registered models with history() or pass a registered id/version")
+
+    def promoted(self) -> ModelRecord | None:
+        """The model predictions should use, or None if none qualified yet."""
+        state = self._read()
+        return _promoted(state, [ModelRecord(**m) for m in state["models"]])
+
+    def get(self, model_id: str, model_version: str | int) -> ModelRecord | None:
+        for record in self.history():
+            if record.key == (str(model_id), str(model_version)):
+                return record
+        return None
+
+    def history(self) -> list[ModelRecord]:
+        """Every registered model, oldest first."""
+        return [ModelRecord(**m) for m in self._read()["models"]]
+
+    # -- storage -------------------------------------------------------------------------------
+
+    def _read(self) -> dict[str, Any]:
+        if not self.path.is_file():
+            return {"schema": _SCHEMA_VERSION, "models": [], "promoted": None}
+        try:
+            state = json.loads(self.path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RegistryError(f"cannot read {self.path}: {exc}") from None
+        if state.get("schema") != _SCHEMA_VERSION:
+            raise RegistryError(f"{self.path} has schema {state.get('schema')!r}, expected {_SCHEMA_VERSION}")
+        return state
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[dict[str, Any]]:
+        """Hold the lock, hand out the state, write it back atomically if the block succeeds."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / f".{REGISTRY_FILE}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                state = self._read()
+                before = json.dumps(state, sort_keys=True)
+                yield state
+                if json.dumps(state, sort_keys=True) != before:
+                    self._write(state)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _write(self, state: dict[str, Any]) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=f".{REGISTRY_FILE}.", suffix=".tmp", dir=self.directory)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(state, handle, indent=2, sort_keys=True)
+                handle.write("\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def _promoted(state: dict[str, Any], models: list[ModelRecord]) -> ModelRecord | None:
+    pointer = state.get("promoted")
+    if not pointer:
+        return None
+    key = (pointer["model_id"], pointer["model_version"])
+    return next((m for m in models if m.key == key), None)
