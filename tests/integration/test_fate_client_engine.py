@@ -38,6 +38,7 @@ from fateops.fate import (
 )
 from fateops.fate import _flows as flows
 from fateops.fate.transport import Call, ReturnCode
+from fateops.fate.watch import JobWatch, await_job, wait_for_job
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(900)]
 
@@ -87,7 +88,8 @@ def bank_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def wait(client: FateFlowClient, job_id: str, what: str) -> tuple[JobSnapshot, float]:
     t0 = time.monotonic()
-    snap = client.wait_for_job(job_id, timeout=JOB_DEADLINE_S, poll_interval=1.0)
+    wait_for_job(client, job_id, timeout_s=JOB_DEADLINE_S, poll_s=1.0, log=lambda _: None)
+    snap = client.query_job(job_id)
     took = time.monotonic() - t0
     print(f"\n[timing] {what}: job {job_id} {snap.overall_status.value} in {took:.1f} s")
     return snap, took
@@ -137,13 +139,15 @@ async def test_toy_example_succeeds_between_guest_and_host(fate_base_url: str) -
         assert (await client.health()).version.startswith("2.2")
         submitted = await client.submit_job(toy_example_job(GUEST, HOST, timeout=600))
         assert submitted.model_id == submitted.job_id and submitted.model_version == "0"
-        seen: list[JobStatus] = []
+        seen: list[str] = []
         t0 = time.monotonic()
-        snap = await client.wait_for_job(submitted.job_id, timeout=JOB_DEADLINE_S, poll_interval=1.0,
-                                         on_change=lambda s: seen.append(s.overall_status))
+        outcome = await await_job(client, JobWatch(submitted.job_id, deadline=time.time() + JOB_DEADLINE_S),
+                                  poll_s=1.0, log=seen.append)
+        snap = await client.query_job(submitted.job_id)
         print(f"\n[timing] toy example: job {submitted.job_id} {snap.overall_status.value} in "
               f"{time.monotonic() - t0:.1f} s (FATE elapsed {max(p.elapsed_ms or 0 for p in snap.parties)} ms)")
-        assert snap.overall_status is JobStatus.SUCCESS and seen[-1] is JobStatus.SUCCESS
+        assert snap.overall_status is JobStatus.SUCCESS and outcome.status == "success"
+        assert any("toy_example_0@guest" in line for line in seen)  # task transitions were logged
         assert {(p.role, p.party_id) for p in snap.parties} == {("guest", GUEST), ("host", HOST)}
         assert snap.progress == 100
         assert [t.task_name for t in snap.tasks] == ["toy_example_0", "toy_example_0"]
@@ -191,25 +195,40 @@ def test_reader_on_a_missing_table_fails_naming_the_task(client: FateFlowClient,
     assert "No found table" in log_excerpt(logs, role="host", party_id=HOST, task_name="reader_0")
 
 
+def _rerun(client: FateFlowClient, job_id: str, what: str) -> JobSnapshot:
+    client.rerun_job(job_id)
+    deadline = time.monotonic() + 120
+    while client.query_job(job_id, with_tasks=False).is_terminal:  # the rerun first flips the job back
+        assert time.monotonic() < deadline, "rerun did not restart the job"
+        time.sleep(0.5)
+    snap, _ = wait(client, job_id, what)
+    return snap
+
+
+def test_rerun_runs_the_failed_tasks_again_as_a_new_version(client: FateFlowClient,
+                                                            failed_reader: JobSnapshot) -> None:
+    snap = _rerun(client, failed_reader.job_id, "rerun with the table still missing")
+    assert snap.job_id == failed_reader.job_id
+    assert snap.overall_status is JobStatus.FAILED
+    assert {(t.task_name, t.task_version, t.status) for t in snap.tasks} == {("reader_0", 1, JobStatus.FAILED)}
+
+
 def test_upload_creates_a_table_with_its_schema(late_table: TableInfo, namespace: str) -> None:
     assert (late_table.namespace, late_table.name, late_table.count) == (namespace, "late", 120)
     assert late_table.columns == ("x0", "x1", "x2")
     assert (late_table.label_name, late_table.match_id_name) == ("y", "id")
 
 
-def test_rerun_reruns_only_the_failed_tasks_as_a_new_version(client: FateFlowClient, failed_reader: JobSnapshot,
-                                                            late_table: TableInfo) -> None:
-    client.rerun_job(failed_reader.job_id)
-    deadline = time.monotonic() + 60
-    while client.query_job(failed_reader.job_id, with_tasks=False).is_terminal:  # rerun flips it back first
-        assert time.monotonic() < deadline, "rerun did not restart the job"
-        time.sleep(0.5)
-    snap, _ = wait(client, failed_reader.job_id, "rerun after uploading the table")
-    assert snap.job_id == failed_reader.job_id
+def test_rerun_after_fixing_the_input_succeeds(client: FateFlowClient, failed_reader: JobSnapshot,
+                                               late_table: TableInfo) -> None:
+    """The seed's "retry from the failed step": same job id, only the failed task re-runs."""
+    before = max(t.task_version for t in client.query_tasks(failed_reader.job_id, role="guest"))
+    snap = _rerun(client, failed_reader.job_id, "rerun after uploading the table")
     assert snap.overall_status is JobStatus.SUCCESS
-    assert {(t.task_name, t.task_version, t.status) for t in snap.tasks} == {("reader_0", 1, JobStatus.SUCCESS)}
-    versions = {t.task_version for t in client.query_tasks(failed_reader.job_id, role="guest")}
-    assert versions == {0, 1}
+    assert {(t.task_name, t.task_version, t.status) for t in snap.tasks} == \
+        {("reader_0", before + 1, JobStatus.SUCCESS)}
+    versions = sorted({t.task_version for t in client.query_tasks(failed_reader.job_id, role="guest")})
+    assert versions == list(range(before + 2))
 
 
 # ------------------------------------------------------------------------- train, metrics, predict

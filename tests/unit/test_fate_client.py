@@ -365,9 +365,11 @@ def test_failed_tasks_use_the_newest_version_and_put_real_failures_first() -> No
     assert [t.key for t in snap.failed_tasks()] == ["homo_lr_0@guest:9999", "homo_lr_0@host:10000"]
     assert snap.failed_task_names() == ["homo_lr_0"]
     assert snap.failed_tasks()[0].error_report == "boom"
-    check = _task("reader_0", "guest", "9999", "failed", report='Check failed[{"code":7001,"message":"No found table"}\n]')
+    check = _task("reader_0", "guest", "9999", "failed",
+                  report='Check failed[{"code":7001,"message":"No found table"}\n]')
     assert check.error_summary == 'Check failed[{"code":7001,"message":"No found table"}'
-    trace = _task("t", "guest", "9999", "failed", report="Traceback (most recent call last):\n  File x\nValueError: bad\n")
+    trace = _task("t", "guest", "9999", "failed",
+                  report="Traceback (most recent call last):\n  File x\nValueError: bad\n")
     assert trace.error_summary == "ValueError: bad"
     assert "guest:9999=failed" in snap.describe()
 

@@ -36,7 +36,7 @@ class EngineConfig:
     host: str = "127.0.0.1"
     port: int = 9380
     grpc_port: int = 9360
-    cores: int = 2
+    cores: int = 8  # FATE's scheduling budget, not real CPUs: a job asks for 4 (job_default_config.yaml)
     home: Path | None = None
 
     @classmethod
@@ -66,7 +66,11 @@ def _point_settings_at(home: Path, install: EngineInstall) -> None:
     for constant, relative in _SETTINGS.items():
         text = re.sub(rf"^{constant}\s*=.*$", f'{constant} = "{home / relative}"', text, flags=re.MULTILINE)
     if text != original:
-        settings.write_text(text)
+        # Replace, never write in place: uv hard-links installed files from its cache, so an in-place
+        # write would edit that settings.py in every venv (and in the cache) at once.
+        fresh = settings.with_suffix(".py.fateops-tmp")
+        fresh.write_text(text)
+        os.replace(fresh, settings)
 
 
 def _write_service_conf(conf_dir: Path, config: EngineConfig) -> None:

@@ -176,10 +176,12 @@ def install_engine(target: EngineInstall | None = None) -> EngineInstall:
         (target.root / "overrides.txt").write_text(override + "\n")
         find_links = ["--find-links", os.environ["PIP_FIND_LINKS"]] if os.environ.get("PIP_FIND_LINKS") else []
         uv = _uv()
-        _run([uv, "pip", "install", "--python", target.python, *find_links,
+        # copies, not hard links into uv's cache: FATE Flow's settings.py is rewritten per home
+        link = ["--link-mode", "copy"]
+        _run([uv, "pip", "install", *link, "--python", target.python, *find_links,
               "-c", target.root / "constraints.txt", "--override", target.root / "overrides.txt", fate],
              log_file=log_file)
-        _run([uv, "pip", "install", "--python", target.python, *fixes], log_file=log_file)
+        _run([uv, "pip", "install", *link, "--python", target.python, *fixes], log_file=log_file)
         target.marker.write_text(json.dumps({
             "spec_hash": spec_hash(), "requirements": pins, "python": str(python),
             "seconds": round(time.monotonic() - started, 1),

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 
-from fateops.exceptions import FateFlowError, FateJobTimeout
+from fateops.exceptions import FateFlowError
 from fateops.fate import _flows as flows
 from fateops.fate.auth import FateFlowAuth
 from fateops.fate.models import (
@@ -159,29 +158,6 @@ class AsyncFateFlowClient:
 
     async def rerun_job(self, job_id: str) -> None:
         return await self._drive(flows.rerun_job(job_id))
-
-    async def wait_for_job(self, job_id: str, *, timeout: float, poll_interval: float = 3.0,
-                           stop_on_timeout: bool = True,
-                           on_change: Callable[[JobSnapshot], None] | None = None) -> JobSnapshot:
-        deadline = time.monotonic() + timeout
-        last: dict[str, Any] | None = None
-        while True:
-            snap = await self.query_job(job_id)
-            seen = {"parties": snap.statuses, "tasks": {t.key: t.status for t in snap.tasks}}
-            if seen != last:
-                log.info("%s", snap.describe())
-                if on_change is not None:
-                    on_change(snap)
-                last = seen
-            if snap.is_terminal:
-                return snap
-            if time.monotonic() >= deadline:
-                if stop_on_timeout:
-                    await self.stop_job(job_id)
-                raise FateJobTimeout(
-                    f"job {job_id} still {snap.overall_status.value} after {timeout:.0f} s"
-                    f"{' — stopped' if stop_on_timeout else ''}", job_id=job_id, status=snap.overall_status.value)
-            await asyncio.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
 
     # ------------------------------------------------------------------------------------- logs
     async def download_job_log(self, job_id: str) -> bytes:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 
-from fateops.exceptions import FateFlowError, FateJobTimeout
+from fateops.exceptions import FateFlowError
 from fateops.fate import _flows as flows
 from fateops.fate.auth import FateFlowAuth
 from fateops.fate.models import (
@@ -168,34 +168,6 @@ class FateFlowClient:
     def rerun_job(self, job_id: str) -> None:
         """Re-run its failed/canceled/timed-out tasks as a new task version."""
         return self._drive(flows.rerun_job(job_id))
-
-    def wait_for_job(self, job_id: str, *, timeout: float, poll_interval: float = 3.0,
-                     stop_on_timeout: bool = True,
-                     on_change: Callable[[JobSnapshot], None] | None = None) -> JobSnapshot:
-        """Poll until every party's job has ended; returns the final snapshot (success or not).
-
-        On ``timeout`` (seconds, fateops' own deadline) the job is stopped unless ``stop_on_timeout``
-        is false, and :class:`FateJobTimeout` is raised.
-        """
-        deadline = time.monotonic() + timeout
-        last: dict[str, Any] | None = None
-        while True:
-            snap = self.query_job(job_id)
-            seen = {"parties": snap.statuses, "tasks": {t.key: t.status for t in snap.tasks}}
-            if seen != last:
-                log.info("%s", snap.describe())
-                if on_change is not None:
-                    on_change(snap)
-                last = seen
-            if snap.is_terminal:
-                return snap
-            if time.monotonic() >= deadline:
-                if stop_on_timeout:
-                    self.stop_job(job_id)
-                raise FateJobTimeout(
-                    f"job {job_id} still {snap.overall_status.value} after {timeout:.0f} s"
-                    f"{' — stopped' if stop_on_timeout else ''}", job_id=job_id, status=snap.overall_status.value)
-            time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
 
     # ------------------------------------------------------------------------------------- logs
     def download_job_log(self, job_id: str) -> bytes:

@@ -86,7 +86,7 @@ class JobWatch:
                 return JobOutcome("success", job_status=status.value,
                                   message=f"job {self.job_id} succeeded on every party after {waited:.0f}s", **common)
             failed = snapshot.failed_task_names()
-            causes = "; ".join(f"{t.key}: {t.error_report}" for t in snapshot.failed_tasks() if t.error_report)
+            causes = "; ".join(f"{t.key}: {t.error_summary}" for t in snapshot.failed_tasks() if t.error_summary)
             message = (f"job {self.job_id} ended {status.value} "
                        f"({', '.join(f'{k}={v}' for k, v in common['party_statuses'].items())}); "
                        f"failing tasks: {', '.join(failed) or 'none reported'}" + (f" — {causes}" if causes else ""))
