@@ -16,6 +16,7 @@ import sys
 import time
 
 from tests.harness._common import HarnessError
+from tests.harness.k8s_build import kube_root
 from tests.harness.runner import ENV_FILE_NAME, Harness, harness_state_dir, prepare, status_from_env, stop_from_env
 
 
@@ -31,17 +32,21 @@ def _prepare() -> int:
              ("helm", prepared.helm), ("kubectl", prepared.kubectl))
     for label, path in paths:
         print(f"  {label:<14} {path}")
+    for label, record in (("kube binaries", kube_root() / "build-seconds.txt"),
+                          ("vcsim", prepared.vcsim.parent / "build-seconds.txt" if prepared.vcsim else None)):
+        if record is not None and record.exists():
+            print(f"  cold build of {label} took {float(record.read_text()):.0f} s (recorded when built)")
     return 0
 
 
-def _up() -> int:
+def _up(with_vcsim: bool = True) -> int:
     env_path = harness_state_dir() / ENV_FILE_NAME
     if any(alive for _, _, alive in status_from_env(env_path)):
         print(f"harness already up (see {env_path}); run `python -m tests.harness down` first")
         return 1
     stop_from_env(env_path)  # clean a stale record
     run_dir = harness_state_dir() / "up"
-    harness = Harness(run_dir=run_dir)
+    harness = Harness(run_dir=run_dir, with_vcsim=with_vcsim)
     harness.start()
     harness.write_env(env_path)
     print(f"harness up in {harness.startup_seconds:.1f} s")
@@ -79,10 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.harness", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=("prepare", "up", "down", "status"))
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings in the log")
+    parser.add_argument("--no-vcsim", action="store_true", help="up: start only the two clusters")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s")
-    commands = {"prepare": _prepare, "up": _up, "down": _down, "status": _status}
+    commands = {"prepare": _prepare, "up": lambda: _up(not args.no_vcsim), "down": _down, "status": _status}
     try:
         return commands[args.command]()
     except HarnessError as exc:

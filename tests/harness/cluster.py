@@ -47,6 +47,11 @@ class ClusterSpec:
     node_cpu: str = "16"
     node_memory: str = "64Gi"
     node_pods: str = "110"
+    # Failure detection, shortened from Kubernetes' 40 s / 300 s so node-failure drills finish in a
+    # test's time: a node whose simulator stops heartbeating is NotReady after ``node_grace`` and its
+    # pods are evicted ``eviction_after_s`` later.
+    node_grace: str = "20s"
+    eviction_after_s: int = 20
 
 
 # Loopback ranges on purpose: pod, service and load-balancer IPs are only labels here, but if any
@@ -209,7 +214,7 @@ class KubeCluster:
                               ips=["127.0.0.1", first_service_ip],
                               dns=["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
                                    "kubernetes.default.svc.cluster.local"])
-        tls.write_rsa_key(pki / "sa.key")
+        tls.write_private_key(pki / "sa.key")
         tls.write_public_key(pki / "sa.key", pki / "sa.pub")
         tokens = self.dir / "tokens.csv"
         tokens.write_text(f'{self.token},admin,admin-uid,"system:masters"\n')
@@ -254,6 +259,8 @@ class KubeCluster:
                 f"--service-cluster-ip-range={self.spec.service_cidr}",
                 "--service-node-port-range=30000-32767",
                 "--disable-admission-plugins=ServiceAccount",
+                f"--default-not-ready-toleration-seconds={self.spec.eviction_after_s}",
+                f"--default-unreachable-toleration-seconds={self.spec.eviction_after_s}",
                 "--kubelet-preferred-address-types=InternalIP",
                 "--endpoint-reconciler-type=none",  # the 127.0.0.1 advertise address is not a valid endpoint
                 "--allow-privileged=true", "--profiling=false", "--v=1",
@@ -287,6 +294,7 @@ class KubeCluster:
                f"--cert-dir={self.dir / 'kcm-certs'}",
                f"--service-account-private-key-file={pki / 'sa.key'}", f"--root-ca-file={pki / 'ca.crt'}",
                "--use-service-account-credentials=false", "--controllers=*,-nodeipam",
+               f"--node-monitor-grace-period={self.spec.node_grace}", "--node-monitor-period=2s",
                f"--service-cluster-ip-range={self.spec.service_cidr}"]
         sched = [str(self.bin_dir / "kube-scheduler"), *common, f"--secure-port={sched_port}",
                  f"--cert-dir={self.dir / 'sched-certs'}"]
@@ -316,7 +324,7 @@ class KubeCluster:
             "--kubelet-port", str(self.kubelet_port), "--pod-cidr", self.spec.pod_cidr,
             "--lb-range", self.spec.lb_range, "--exec-log", str(self.exec_log),
             "--rules-file", str(self.rules_file), "--state-dir", str(self.dir / "nodesim"),
-            "--ready-file", str(ready_file),
+            "--ready-file", str(ready_file), "--heartbeat", "5",
         ]
         proc = spawn(f"{self.name}/nodesim", argv, log_path=self.dir / "logs" / "nodesim.log", cwd=REPO_ROOT)
         self.procs["nodesim"] = proc

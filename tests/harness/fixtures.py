@@ -10,27 +10,35 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from tests.harness._common import HarnessError
 from tests.harness.cluster import KubeCluster
 from tests.harness.helm import ensure_helm, ensure_kubectl
-from tests.harness.runner import Harness, harness_state_dir
+from tests.harness.runner import ENV_FILE_NAME, Harness, harness_state_dir, reap_orphans, write_owned_env
 from tests.harness.vcsim import VCSim, ensure_vcsim
 
 _KEEP_RUNS = 5
+T = TypeVar("T")
 
 
-def _fail(exc: HarnessError) -> None:
-    pytest.fail(f"real-peers harness unavailable: {exc}", pytrace=False)
+def _prerequisite(step: Callable[[], T]) -> T:
+    """Run a prepare/start step; turn a :class:`HarnessError` into a test failure naming the fix."""
+    try:
+        return step()
+    except HarnessError as exc:
+        message = str(exc)
+    pytest.fail(f"real-peers harness unavailable: {message}", pytrace=False)
 
 
 def _new_run_dir(kind: str) -> Path:
     runs = harness_state_dir() / "runs"
     runs.mkdir(parents=True, exist_ok=True)
+    reap_orphans(runs)
     old = sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
     for stale in old[:-_KEEP_RUNS]:
         shutil.rmtree(stale, ignore_errors=True)
@@ -42,11 +50,8 @@ def _new_run_dir(kind: str) -> Path:
 @pytest.fixture(scope="session")
 def helm_bin() -> Iterator[Path]:
     """The real helm v4 binary; its directory (with kubectl) is put first on PATH for the session."""
-    try:
-        helm = ensure_helm()
-        ensure_kubectl()
-    except HarnessError as exc:
-        _fail(exc)
+    helm = _prerequisite(ensure_helm)
+    _prerequisite(ensure_kubectl)
     old_path = os.environ.get("PATH", "")
     os.environ["PATH"] = f"{helm.parent}{os.pathsep}{old_path}"
     yield helm
@@ -68,10 +73,8 @@ def kube_clusters() -> Iterator[dict[str, KubeCluster]]:
     ``.exec_records()``.
     """
     harness = Harness(run_dir=_new_run_dir("pytest"), with_vcsim=False)
-    try:
-        harness.start()
-    except HarnessError as exc:
-        _fail(exc)
+    _prerequisite(harness.start)
+    write_owned_env(harness.run_dir / ENV_FILE_NAME, harness.env())
     yield harness.clusters
     harness.stop()
 
@@ -87,10 +90,15 @@ def vcsim() -> Iterator[VCSim]:
     """A running vCenter simulator with per-run credentials (``.host``, ``.port``, ``.user``,
     ``.password``, ``.connect()`` → pyvmomi ServiceInstance, HA event helpers)."""
     sim = VCSim(run_dir=_new_run_dir("vcsim"))
-    try:
-        sim.start(ensure_vcsim())
-    except HarnessError as exc:
-        sim.stop()
-        _fail(exc)
+
+    def start() -> None:
+        try:
+            sim.start(ensure_vcsim())
+        except BaseException:
+            sim.stop()
+            raise
+
+    _prerequisite(start)
+    write_owned_env(sim.run_dir / ENV_FILE_NAME, {"vcsim": sim.to_json()})
     yield sim
     sim.stop()

@@ -146,14 +146,15 @@ class KubeletServer:
         command = request.query.getall("command", [])
         ws = web.WebSocketResponse(protocols=_CHANNELS)
         await ws.prepare(request)
-        stdin = await self._read_stdin(ws) if request.query.get("stdin") in ("1", "true") else b""
+        # the apiserver forwards the kubelet's own names (input/output/error); direct callers use stdin/...
+        stdin = await self._read_stdin(ws) if _flag(request, "input", "stdin") else b""
         result = resolve_exec(self.rules_file, ns, pod, container, command)
         self._record(ns, pod, container, command, result.exit_code, stdin)
         if result.sleep > 0:
             await asyncio.sleep(result.sleep)
-        if result.stdout:
+        if result.stdout and _flag(request, "output", "stdout", default=True):
             await ws.send_bytes(bytes([_STDOUT]) + result.stdout.encode())
-        if result.stderr:
+        if result.stderr and _flag(request, "error", "stderr", default=True):
             await ws.send_bytes(bytes([_STDERR]) + result.stderr.encode())
         if ws.ws_protocol and ws.ws_protocol != "channel.k8s.io":
             await ws.send_bytes(bytes([_STATUS]) + json.dumps(_status(result.exit_code)).encode())
@@ -193,6 +194,14 @@ class KubeletServer:
         with self._log_lock, self.exec_log.open("a") as out:
             out.write(line)
         log.info("exec %s/%s[%s]: %s -> %d", ns, pod, container, command, exit_code)
+
+
+def _flag(request: web.Request, *names: str, default: bool = False) -> bool:
+    """A boolean query parameter under any of ``names`` (``1``/``true``, any case)."""
+    for name in names:
+        if name in request.query:
+            return request.query[name].strip().lower() in ("1", "true")
+    return default
 
 
 def _status(exit_code: int) -> dict[str, Any]:

@@ -8,6 +8,7 @@ whatever already runs before raising, so no orphan apiserver is left holding por
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -179,6 +180,32 @@ def stop_from_env(env_path: Path) -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
     env_path.unlink()
     return running
+
+
+def write_owned_env(path: Path, env: dict[str, Any]) -> None:
+    """Write an env record owned by this process, so a later session can reap it if we die."""
+    record = {**env, "owner_pid": os.getpid()}
+    tmp = path.with_suffix(".tmp")
+    tmp.touch(mode=0o600)
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(path)
+
+
+def reap_orphans(runs_dir: Path) -> int:
+    """Stop peers left behind by test sessions that died without tearing down (e.g. killed by CI).
+
+    Only records whose owner process is gone are touched, so a concurrent session is safe.
+    """
+    reaped = 0
+    for env_path in runs_dir.glob(f"*/{ENV_FILE_NAME}"):
+        try:
+            owner = int(json.loads(env_path.read_text()).get("owner_pid", 0))
+        except (OSError, ValueError):
+            continue
+        if owner and not Path(f"/proc/{owner}").exists():
+            log.warning("stopping peers orphaned by dead session %d (%s)", owner, env_path.parent)
+            reaped += stop_from_env(env_path)
+    return reaped
 
 
 def status_from_env(env_path: Path) -> list[tuple[str, int, bool]]:

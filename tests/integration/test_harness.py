@@ -145,6 +145,27 @@ def test_deleted_pod_is_recreated_by_the_controller_manager(core: client.CoreV1A
     wait_for(gone, what="the deleted pod to disappear (deletion confirmed by the node simulator)")
 
 
+def _node_ready(core: client.CoreV1Api, name: str) -> str:
+    return {c.type: c.status for c in core.read_node(name).status.conditions}["Ready"]
+
+
+def test_a_node_that_stops_heartbeating_loses_its_pods(core: client.CoreV1Api, apps: client.AppsV1Api,
+                                                      namespace: str) -> None:
+    apps.create_namespaced_deployment(namespace, _deployment("python", 1))
+    victim = wait_for(lambda: _running_pods(core, namespace, "app=python"), what="the python pod")[0]
+    node = victim.spec.node_name
+    core.patch_node(node, {"metadata": {"annotations": {"sim.fateops.io/down": "true"}}})
+    try:
+        wait_for(lambda: _node_ready(core, node) != "True", what=f"{node} to turn NotReady", timeout=90)
+        moved = wait_for(lambda: [p for p in _running_pods(core, namespace, "app=python")
+                                  if p.spec.node_name != node], what="the pod evicted and re-run elsewhere",
+                         timeout=120)
+        assert moved[0].metadata.name != victim.metadata.name
+    finally:
+        core.patch_node(node, {"metadata": {"annotations": {"sim.fateops.io/down": None}}})
+    wait_for(lambda: _node_ready(core, node) == "True", what=f"{node} Ready again", timeout=60)
+
+
 def test_unschedulable_pod_stays_pending(core: client.CoreV1Api, namespace: str) -> None:
     pod = _pod("too-big")
     pod.spec.containers[0].resources = client.V1ResourceRequirements(requests={"cpu": "64"})
@@ -218,6 +239,20 @@ def test_exec_returns_simulated_output_and_is_recorded(kube_cluster: KubeCluster
     records = [r for r in kube_cluster.exec_records() if r["namespace"] == namespace]
     assert [(r["pod"], r["container"], r["command"], r["exit_code"]) for r in records] == [
         ("shell", "main", ["flow", "job", "query"], 0)]
+
+
+def test_exec_stdin_is_recorded(kube_cluster: KubeCluster, core: client.CoreV1Api, namespace: str) -> None:
+    _running_pod(core, namespace, "writer")
+    resp = stream(core.connect_get_namespaced_pod_exec, "writer", namespace,
+                  command=["sh", "-c", "cat > /etc/nginx/route_table.yaml"], stderr=True, stdin=True,
+                  stdout=True, tty=False, _preload_content=False)
+    resp.write_stdin("route_table: {}\n")
+    resp.run_forever(timeout=30)
+    assert resp.returncode == 0
+    resp.close()
+    [record] = [r for r in kube_cluster.exec_records() if r["namespace"] == namespace]
+    assert record["command"][-1] == "cat > /etc/nginx/route_table.yaml"
+    assert record["stdin"] == "route_table: {}\n"
 
 
 def test_exec_rules_drive_output_and_exit_codes(kube_cluster: KubeCluster, core: client.CoreV1Api,
