@@ -1,8 +1,10 @@
 """The engine's home: conf, sqlite job DB, tables, models and logs, in this checkout's state dir.
 
 FATE Flow reads its directories from constants in ``fate_flow/settings.py`` *inside site-packages*
-(``fate_flow init`` rewrites that file). The venv is shared through the cache, so before every start we
-point those constants at our home — idempotently, and only when they point elsewhere.
+(``fate_flow init`` rewrites that file with one fixed home). The venv is shared through the cache by every
+checkout (the demo on 9380 and the tests on 9480 may run at once), so instead we rewrite those constants,
+once per venv, to read the home from ``$FATEOPS_FATE_HOME``: the server gets it from us and FATE's task
+processes inherit it, so one venv serves any number of homes side by side.
 """
 
 from __future__ import annotations
@@ -60,11 +62,26 @@ class EngineConfig:
         return f"http://{self.host}:{self.port}"
 
 
-def _point_settings_at(home: Path, install: EngineInstall) -> None:
+HOME_ENV = "FATEOPS_FATE_HOME"
+_HOME_HELPER = f"""
+import os as _fateops_os  # fateops: directories follow ${HOME_ENV} (see fateops.engine.home)
+
+
+def _fateops_home(relative):
+    home = _fateops_os.environ.get("{HOME_ENV}", "")
+    return _fateops_os.path.join(home, relative) if home else ""  # "" = FATE's built-in default
+"""
+
+
+def make_settings_home_aware(install: EngineInstall) -> None:
+    """Rewrite FATE Flow's directory constants to follow ``$FATEOPS_FATE_HOME`` (idempotent)."""
     settings = install.site_packages / "fate_flow" / "settings.py"
     text = original = settings.read_text()
+    if "_fateops_home" not in text:
+        text = _HOME_HELPER + text
     for constant, relative in _SETTINGS.items():
-        text = re.sub(rf"^{constant}\s*=.*$", f'{constant} = "{home / relative}"', text, flags=re.MULTILINE)
+        text = re.sub(rf"^{constant}\s*=.*$", f'{constant} = _fateops_home("{relative}")', text,
+                      flags=re.MULTILINE)
     if text != original:
         # Replace, never write in place: uv hard-links installed files from its cache, so an in-place
         # write would edit that settings.py in every venv (and in the cache) at once.
@@ -91,5 +108,5 @@ def prepare_home(install: EngineInstall, config: EngineConfig) -> Path:
     if not (conf_dir / "service_conf.yaml").exists():
         shutil.copytree(install.site_packages / "fate_flow" / "conf", conf_dir, dirs_exist_ok=True)
     _write_service_conf(conf_dir, config)
-    _point_settings_at(home, install)
+    make_settings_home_aware(install)
     return home

@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from fateops.engine.home import EngineConfig, prepare_home
+from fateops.engine.home import HOME_ENV, EngineConfig, prepare_home
 from fateops.engine.install import EngineInstall, file_lock, install_engine
 from fateops.exceptions import EngineError, FateopsError
 from fateops.supervise import read_pid, spawn, stop_pid_file
@@ -42,6 +42,21 @@ class EngineStatus:
         data = asdict(self)
         data["components"] = list(self.components)
         return data
+
+
+# FATE logs its workers' whole environment ("RUN ENV"): pass on only what the engine needs, so nothing
+# of the caller's (an Airflow worker's connections, tokens) can end up in FATE's logs.
+_ENV_ALLOWLIST = ("HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PIP_FIND_LINKS", "OPENBLAS_CORETYPE",
+                  "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")
+
+
+def engine_environment(install: EngineInstall, home: Path) -> dict[str, str]:
+    """The server's environment: a scrubbed copy of ours, the venv first on PATH, and its home."""
+    env = {key: os.environ[key] for key in _ENV_ALLOWLIST if key in os.environ}
+    env["PATH"] = f"{install.venv / 'bin'}{os.pathsep}/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+    env["VIRTUAL_ENV"] = str(install.venv)
+    env[HOME_ENV] = str(home)
+    return env
 
 
 class LocalEngine:
@@ -125,11 +140,7 @@ class LocalEngine:
     def _spawn_and_wait(self, timeout_s: float) -> EngineStatus:
         install_engine(self.install)
         home = prepare_home(self.install, self.config)
-        env = dict(os.environ)
-        env["PATH"] = f"{self.install.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-        env["VIRTUAL_ENV"] = str(self.install.venv)
-        for leak in ("PYTHONPATH", "PYTHONHOME"):
-            env.pop(leak, None)
+        env = engine_environment(self.install, home)
         pid = spawn([str(self.install.python), str(self.install.server_script)], pid_file=self.pid_file,
                     log_file=self.server_log, env=env, cwd=home)
         log.info("FATE engine starting (pid %s) at %s, home %s", pid, self.config.base_url, home)
