@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 
 from fateops.airflow.defaults import (
     DEFAULT_ARGS,
@@ -15,9 +15,10 @@ from fateops.airflow.defaults import (
     poll_interval_param,
     sensor_timeout_param,
 )
-from fateops.airflow.operators import FateSubmitJobOperator
+from fateops.airflow.kubernetes import validate_federation
+from fateops.airflow.pod_steps import FatePartySubmitJobOperator
 from fateops.airflow.sensors import FateJobSensor
-from fateops.airflow.tasks import load_parties, sensor_kwargs
+from fateops.airflow.tasks import sensor_kwargs
 
 DOC = """
 ### Federate the parties through the Exchange and run the toy example
@@ -26,14 +27,17 @@ Replaces the seed's *step 4* (copy every party's load-balancer IPs into the Exch
 the release, `traffic_ctl config reload` in one traffic-server pod) and *step 5* (`run_toy_example.py
 <guest> <host>` from the initiator's FATE Flow):
 
-1. **validate_federation** — the config is checked before anything is touched.
+1. **validate_federation** — the config and every connection it names are checked before anything is touched.
 2. **check_party** (mapped per party) — the party's FATE Flow answers through its Airflow connection and
    lists the `fate` components.
 3. **configure_exchange** — `kubernetes`: exchange release, route table built from every party's LB IPs,
    one reload; `local`: the embedded engine routes all parties itself, nothing to change.
 4. **submit_toy_example** / **wait_toy_example** (mapped per guest/host pair) — FATE 2.2's `toy_example`
    component between the two parties, awaited by the deferrable job sensor; on the wait deadline the job
-   is stopped and the task fails with a timeout message.
+   is stopped and the task fails with a timeout message. `local`: submitted through FATE Flow's API;
+   `kubernetes`: a KubernetesPodOperator (deferrable, `active_deadline_seconds`, resources, the ops image
+   from the config's `ops:` block) runs `fateops fate submit-toy` in the initiator's namespace — the
+   seed's `kubectl exec ... run_toy_example.py` — and hands the job id to the sensor.
 5. **summarize** — the outcome of every pair (XCom and log).
 
 Params: the federation config, the job's own timeout (`dag.conf.task.timeout`), the wait deadline.
@@ -53,6 +57,9 @@ Params: the federation config, the job's own timeout (`dag.conf.task.timeout`), 
         "job_timeout_s": job_timeout_param(600),
         "sensor_timeout_s": sensor_timeout_param(600),
         "poll_interval_s": poll_interval_param(),
+        "exchange_timeout_s": Param(600, type="integer", minimum=10, title="Exchange deadline (s)",
+                                    description="Kubernetes: how long configure_exchange waits for the parties' and "
+                                                "the exchange's load-balancer IPs and rollouts."),
     },
     dagrun_timeout=timedelta(hours=1),
 )
@@ -65,23 +72,15 @@ def fate_exchange_federate() -> None:
 
     @task(execution_timeout=timedelta(minutes=20))
     def configure_exchange(checked: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
-        from fateops.airflow.tasks import federation_from
-        from fateops.exchange import configure_exchange
+        from fateops.airflow.kubernetes import configure_exchange
 
-        return configure_exchange(federation_from(params["federation"]))
+        return configure_exchange(params["federation"], timeout_s=float(params["exchange_timeout_s"]))
 
     @task
     def plan_toy_jobs(exchange: dict[str, Any], params: dict[str, Any]) -> list[dict[str, Any]]:
-        from fateops.airflow.tasks import fateflow_conn_id, federation_from
-        from fateops.fate.jobs import toy_example_job
+        from fateops.airflow.kubernetes import toy_plans
 
-        federation = federation_from(params["federation"])
-        plans = []
-        for guest, host in federation.guest_host_pairs():
-            schema = toy_example_job(guest=guest.party_id, host=host.party_id, timeout=int(params["job_timeout_s"]))
-            plans.append({"dag_schema": schema, "fateflow_conn_id": fateflow_conn_id(guest)})
-            print(f"toy example planned: guest {guest.label} ↔ host {host.label}")
-        return plans
+        return toy_plans(params["federation"], int(params["job_timeout_s"]))
 
     @task(retries=0)
     def summarize(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -91,9 +90,9 @@ def fate_exchange_federate() -> None:
         return {"pairs": len(outcomes), "all_succeeded": all(o["status"] == "success" for o in outcomes),
                 "jobs": outcomes}
 
-    parties = load_parties()
+    parties = validate_federation()
     exchange = configure_exchange(check_party.expand(party=parties))
-    submitted = FateSubmitJobOperator.partial(task_id="submit_toy_example").expand_kwargs(plan_toy_jobs(exchange))
+    submitted = FatePartySubmitJobOperator.partial(task_id="submit_toy_example").expand_kwargs(plan_toy_jobs(exchange))
     waited = FateJobSensor.partial(
         task_id="wait_toy_example",
         wait_timeout="{{ params.sensor_timeout_s }}",

@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import Param, dag, task
 
 from fateops.airflow.defaults import DEFAULT_ARGS, TAGS_BASE, federation_param
-from fateops.airflow.tasks import load_parties
+from fateops.airflow.kubernetes import validate_federation
 
 DOC = """
 ### Bootstrap the parties
@@ -21,6 +21,10 @@ and wait until its FATE Flow serves jobs.
 |---|---|---|
 | `local` | install (cached) and start the embedded FATE 2.2 standalone engine on 127.0.0.1; register the party and its data dir | FATE Flow answers *and* the `fate` provider lists its components |
 | `kubernetes` | namespace (PSA labels), certificates as Secrets, `helm upgrade --install` of our `fate-party` chart | Deployments ready and the nginx / pulsar-public-tls load balancers have IPs |
+
+On Kubernetes each party's cluster is the Airflow `kubernetes` connection its config names; *validate_federation*
+checks that every named connection exists before anything is deployed, and *preflight* checks the cluster
+(reachable, storage and ingress class exist) and reports the seed's sizing guidelines as warnings.
 
 Safe to run twice: every step converges (a running engine or an up-to-date release is left alone).
 The last task's XCom holds the engine version, the components and each party's FATE Flow URL.
@@ -45,7 +49,7 @@ The last task's XCom holds the engine version, the components and each party's F
 def fate_party_bootstrap() -> None:
     @task
     def preflight(party: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        from fateops.airflow.tasks import party_and_backend
+        from fateops.airflow.kubernetes import party_and_backend
 
         party_obj, backend = party_and_backend(params["federation"], party["party_id"])
         warnings = backend.preflight(party_obj)
@@ -55,14 +59,14 @@ def fate_party_bootstrap() -> None:
 
     @task(execution_timeout=timedelta(minutes=45))
     def provision(party: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        from fateops.airflow.tasks import party_and_backend
+        from fateops.airflow.kubernetes import party_and_backend
 
         party_obj, backend = party_and_backend(params["federation"], party["party_id"])
         return backend.provision(party_obj).as_dict()
 
-    @task
+    @task(retries=0)  # the deadline is the retry policy: raise ready_timeout_s rather than wait blindly again
     def wait_ready(party: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        from fateops.airflow.tasks import party_and_backend
+        from fateops.airflow.kubernetes import party_and_backend
 
         party_obj, backend = party_and_backend(params["federation"], party["party_id"])
         return backend.wait_ready(party_obj, float(params["ready_timeout_s"])).as_dict()
@@ -77,7 +81,7 @@ def fate_party_bootstrap() -> None:
                   f"at {r['fateflow_url']} — {len(components)} components: {', '.join(components)}")
         return summary
 
-    parties = load_parties()
+    parties = validate_federation()
     checked = preflight.expand(party=parties)
     provisioned = provision.expand(party=checked)
     report(wait_ready.expand(party=provisioned))

@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     federation = sub.add_parser("federation", help="validate and print a federation config")
     federation.add_argument("config", nargs="?", default=None, help="path (default: federation.local.yaml)")
     federation.set_defaults(handler=_federation)
+
+    from fateops.chaos.cli import register as register_chaos
+
+    register_chaos(sub)
     return parser
 
 

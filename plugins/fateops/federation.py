@@ -21,6 +21,8 @@ from fateops.paths import CONFIGS_DIR
 Role = Literal["guest", "host", "arbiter"]
 BackendName = Literal["local", "kubernetes"]
 ChaosPolicy = Literal["allowed", "forbidden"]
+PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
+OnFinishAction = Literal["delete_pod", "delete_succeeded_pod", "keep_pod"]
 
 DEFAULT_FEDERATION_FILE = CONFIGS_DIR / "federation.local.yaml"
 
@@ -48,7 +50,29 @@ class KubernetesPlacement(_Strict):
     release: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=53)
     storage_class: str | None = None
     ingress_class: str | None = None
+    ingress_domain: str | None = Field(default=None, description="notebook/fateboard hosts are <party>.<app>.<domain>")
+    pod_security: PodSecurityLevel = Field(
+        default="restricted", description="Pod Security Admission level enforced on the namespace (1.23+)")
+    pod_security_policy: bool = Field(
+        default=False, description="also install a PodSecurityPolicy (Tanzu Kubernetes <= 1.24 enforce PSP)")
     values: dict[str, Any] = Field(default_factory=dict, description="extra Helm values merged last")
+
+
+class OpsPod(_Strict):
+    """The pod that runs a ``fateops`` step in a party's namespace (KubernetesPodOperator)."""
+
+    image: str = Field(min_length=1, description="the ops image (docker/ops), e.g. <registry>/fateops-ops:0.1.0")
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    service_account: str | None = None
+    resources: dict[Literal["requests", "limits"], dict[str, str | int | float]] = Field(
+        default_factory=lambda: {"requests": {"cpu": "100m", "memory": "256Mi"},
+                                 "limits": {"cpu": "1", "memory": "1Gi"}})
+    active_deadline_seconds: int = Field(default=900, ge=10, description="Kubernetes kills the pod after this")
+    startup_timeout_seconds: int = Field(default=300, ge=5, description="fail if the pod is not running by then")
+    poll_interval_seconds: float = Field(default=2.0, gt=0, le=60)
+    on_finish_action: OnFinishAction = "delete_succeeded_pod"
+    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
 class Party(_Strict):
@@ -103,6 +127,7 @@ class Federation(_Strict):
     parties: tuple[Party, ...] = Field(min_length=2)
     initiator: int | None = Field(default=None, description="party id that submits jobs; default: first guest")
     exchange: Exchange | None = None
+    ops: OpsPod | None = Field(default=None, description="pod steps on kubernetes parties (image, resources)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Federation:
@@ -117,6 +142,8 @@ class Federation(_Strict):
             raise ValueError(f"initiator {self.initiator} is not one of the parties")
         if self.exchange is None and any(p.backend == "kubernetes" for p in self.parties):
             raise ValueError("kubernetes parties need an 'exchange:' block (where the Exchange is deployed)")
+        if self.ops is None and any(p.backend == "kubernetes" for p in self.with_role("guest")):
+            raise ValueError("a kubernetes guest needs an 'ops:' block (the image its pod steps run)")
         return self
 
     # -- lookups -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED = {"fate_party_bootstrap", "fate_exchange_federate"}
+EXPECTED = {"fate_party_bootstrap", "fate_exchange_federate", "fate_chaos_drill"}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,49 @@
+"""fate_train — federated homo-LR training with evaluation, recorded in the model registry (the seed's job)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import dag
+
+from fateops.airflow.defaults import TAGS_BASE
+from fateops.airflow.pipeline_common import PIPELINE_DEFAULT_ARGS
+from fateops.airflow.pipeline_params import common_params, merged, table_params, train_params
+from fateops.airflow.tasks import load_parties
+from fateops.airflow.train_stage import train_stage
+
+DOC = """
+### Train the fraud model across the parties
+
+The seed's *Job Definition and Submission*, on the tables `fate_dataset_prepare` uploaded:
+
+1. **validate_federation**, then **check_tables** — every data party's train and test table exists.
+2. **plan_training** → **submit_training** — FATE 2.2 `reader` → `homo_lr` (guest and hosts train locally,
+   the arbiter averages) → `evaluation` (binary: AUC, KS, precision, recall, accuracy) on the training rows
+   *and* on each party's held-out test table. Hyper-parameters are Params, with the seed's defaults:
+   L2 penalty, SGD, 5 epochs (max_iter), learning rate 0.15. The FATE job's own timeout is `job_timeout_s`.
+   Submitting is never retried (a retry could start a second job).
+3. **wait_training** — deferrable: the wait costs no worker slot; past `sensor_timeout_s` the job is stopped.
+4. **collect_metrics** — every party's evaluation to XCom; the headline is the guest's held-out AUC/KS.
+5. **register_model** — the model (FATE `model_id`/`model_version`) goes into the registry; it is
+   **promoted** when its AUC ≥ `auc_threshold` and not worse than the promoted model by more than
+   `auc_tolerance`. `fate_predict` uses the promoted model by default.
+"""
+
+
+@dag(
+    dag_id="fate_train",
+    schedule=None,
+    catchup=False,
+    max_active_runs=1,
+    default_args=PIPELINE_DEFAULT_ARGS,
+    tags=[*TAGS_BASE, "credit-card", "train"],
+    doc_md=DOC,
+    params=merged(common_params(), table_params(), train_params()),
+    dagrun_timeout=timedelta(hours=6),
+)
+def fate_train() -> None:
+    train_stage(load_parties())
+
+
+fate_train()

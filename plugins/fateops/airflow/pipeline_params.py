@@ -1,0 +1,119 @@
+"""The Params of the credit-card pipeline, grouped by stage so every DAG that runs a stage offers the
+same knobs under the same names (the pipeline DAG simply merges the groups).
+
+Defaults are the seed's where it gives them (homo LR, L2, SGD, 5 iterations, learning rate 0.15,
+namespace ``experiment``) and Kaggle's dataset shape otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import Param
+
+from fateops.airflow.defaults import federation_param, job_timeout_param, poll_interval_param, sensor_timeout_param
+
+KAGGLE_ROWS = 284_807  # fateops.data.synthetic.KAGGLE_ROWS; repeated to keep DAG parsing free of pandas
+KAGGLE_FRAUD_RATIO = 0.00172
+
+
+def common_params(*, job_timeout_s: int = 3600, sensor_timeout_s: int = 3600) -> dict[str, Param]:
+    """The federation and the deadlines every FATE job of a run gets."""
+    return {
+        "federation": federation_param(),
+        "job_timeout_s": job_timeout_param(job_timeout_s),
+        "sensor_timeout_s": sensor_timeout_param(sensor_timeout_s),
+        "poll_interval_s": poll_interval_param(),
+    }
+
+
+def table_params() -> dict[str, Param]:
+    """Where each party's tables live in FATE (shared by prepare, train, predict and retrain)."""
+    return {
+        "namespace": Param("experiment", type="string", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$",
+                           title="FATE namespace",
+                           description="Namespace of the party tables (the seed uses 'experiment')."),
+        "table_name_template": Param(
+            "creditcard_{party_id}_{split}", type="string", title="Table name template",
+            description="Name of each party's table; {party_id} (or {role}: guest/host) and {split} "
+                        "(train/test) are filled in, e.g. creditcard_9999_train."),
+    }
+
+
+def dataset_params() -> dict[str, Param]:
+    """Which data, how it is split and prepared, and the validation gate's bounds."""
+    return {
+        "dataset_path": Param(
+            "", type="string", title="creditcard.csv path",
+            description="Absolute path of a Kaggle-format creditcard.csv (Time, V1..V28, Amount, Class; quoted "
+                        "headers and labels accepted). Empty: generate SYNTHETIC data of the same schema."),
+        "rows": Param(KAGGLE_ROWS, type="integer", minimum=100, maximum=10_000_000, title="Synthetic rows",
+                      description="Rows of the synthetic dataset (Kaggle's file has 284,807). Ignored when a "
+                                  "dataset path is given."),
+        "fraud_ratio": Param(KAGGLE_FRAUD_RATIO, type="number", exclusiveMinimum=0, exclusiveMaximum=0.5,
+                             title="Synthetic fraud ratio",
+                             description="Share of frauds in the synthetic dataset (Kaggle: 0.172 %)."),
+        "seed": Param(42, type="integer", minimum=0, title="Seed",
+                      description="Seed of the synthetic data, the party split and the train/test split."),
+        "test_fraction": Param(0.2, type="number", exclusiveMinimum=0, exclusiveMaximum=1,
+                               title="Held-out fraction",
+                               description="Share of each party's rows kept out of training for evaluation."),
+        "min_rows": Param(1000, type="integer", minimum=1, title="Minimum rows per table",
+                          description="Validation gate: a prepared train or test table with fewer rows fails."),
+        "fraud_ratio_min": Param(0.0005, type="number", minimum=0, maximum=1, title="Lowest fraud ratio",
+                                 description="Validation gate: a table with fewer frauds than this share fails "
+                                             "(labels probably lost)."),
+        "fraud_ratio_max": Param(0.05, type="number", minimum=0, maximum=1, title="Highest fraud ratio",
+                                 description="Validation gate: a table with more frauds than this share fails "
+                                             "(probably the wrong label column)."),
+        "upload_partitions": Param(4, type="integer", minimum=1, maximum=64, title="Upload partitions",
+                                   description="Partitions of each uploaded FATE table."),
+    }
+
+
+def train_params() -> dict[str, Param]:
+    """Homo-LR hyper-parameters (the seed's) and the promotion rule of the model registry."""
+    return {
+        "epochs": Param(5, type="integer", minimum=1, maximum=1000, title="Epochs (max_iter)",
+                        description="Passes over each party's training rows (the seed's max_iter 5)."),
+        "batch_size": Param(100, type="integer", minimum=1, title="Batch size",
+                            description="Rows per local SGD step on each party."),
+        "learning_rate": Param(0.15, type="number", exclusiveMinimum=0, title="Learning rate",
+                               description="SGD learning rate (the seed's 0.15)."),
+        "penalty": Param("l2", type="string", enum=["l2", "l1", "none"], title="Penalty",
+                         description="Regularisation of the logistic regression (the seed's L2)."),
+        "alpha": Param(0.01, type="number", minimum=0, title="Penalty strength",
+                       description="Weight of the penalty term."),
+        "optimizer": Param("sgd", type="string", enum=["sgd", "adam", "adagrad", "rmsprop"], title="Optimizer",
+                           description="Local optimizer of each party (the seed's SGD)."),
+        "auc_threshold": Param(0.9, type="number", minimum=0, maximum=1, title="Promotion: AUC threshold",
+                               description="A new model is promoted only if its held-out AUC reaches this."),
+        "auc_tolerance": Param(0.01, type="number", minimum=0, maximum=1, title="Promotion: AUC tolerance",
+                               description="...and it is not worse than the promoted model by more than this."),
+    }
+
+
+def predict_params() -> dict[str, Param]:
+    """Which model scores which table, and the decision threshold."""
+    return {
+        "model_id": Param("", type="string", title="Model id",
+                          description="FATE model id to predict with; empty: the registry's promoted model."),
+        "model_version": Param("", type="string", title="Model version",
+                               description="Version of that model (needed with a model id; FATE's is '0')."),
+        "predict_split": Param("test", type="string", enum=["test", "train"], title="Table to score",
+                               description="Which of each party's tables is scored: the held-out test rows "
+                                           "(labels present → AUC) or the training rows."),
+        "decision_threshold": Param(0.5, type="number", minimum=0, maximum=1, title="Decision threshold",
+                                    description="A row is a predicted fraud when its score reaches this."),
+    }
+
+
+def merged(*groups: dict[str, Param]) -> dict[str, Any]:
+    """One DAG's params from several groups; a name defined twice must mean the same thing."""
+    out: dict[str, Any] = {}
+    for group in groups:
+        for name, param in group.items():
+            if name in out and out[name].value != param.value:
+                raise ValueError(f"param {name!r} is defined twice with different defaults")
+            out[name] = param
+    return out

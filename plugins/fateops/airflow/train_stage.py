@@ -1,0 +1,103 @@
+"""The train stage: check the party tables → submit homo LR + evaluation → wait → metrics → registry.
+
+Shared by ``fate_train``, ``fate_retrain`` and the pipeline. The job is submitted once (no retry),
+awaited by the deferrable sensor with the run's deadline, and its evaluation read back from every
+party; the model is then recorded in the registry, whose rule decides whether it is promoted.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import XComArg, task
+
+from fateops.airflow.operators import FateSubmitJobOperator
+from fateops.airflow.pipeline_common import wait_for
+
+
+@task(execution_timeout=timedelta(minutes=10))
+def check_tables(params: dict[str, Any], upstream: Any = None) -> list[dict[str, Any]]:
+    """Every data party's train and test table is in FATE before a job is submitted."""
+    from fateops.airflow.pipeline_common import client_for, federation_of, tables_of
+    from fateops.airflow.tasks import fateflow_conn_id
+    from fateops.pipeline.upload import TableCheckFailed
+
+    federation = federation_of(params)
+    found, missing = [], []
+    for table in tables_of(params, federation):
+        with client_for(fateflow_conn_id(federation.party(table.party_id))) as client:
+            info = client.table_query(table.namespace, table.name)
+        if info is None or info.count == 0:
+            missing.append(table.uri)
+            continue
+        found.append({**table.as_dict(), "rows": info.count})
+        print(f"{table.uri}: {info.count} rows")
+    if missing:
+        raise TableCheckFailed(f"party table(s) missing or empty: {', '.join(missing)}",
+                               fix="run fate_dataset_prepare (or check the namespace/table name Params)")
+    return found
+
+
+@task(multiple_outputs=True)
+def plan_training(tables: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+    """The homo-LR job spec from the Params: train on every train table, evaluate on every test table."""
+    from fateops.airflow.pipeline_common import federation_of, guest_conn_id, tables_of
+    from fateops.pipeline.training import TrainSettings, train_job
+
+    federation = federation_of(params)
+    settings = TrainSettings.from_params(params)
+    schema = train_job(federation, tables_of(params, federation), settings, timeout_s=int(params["job_timeout_s"]))
+    print(f"homo LR: {settings.as_dict()}, FATE job timeout {params['job_timeout_s']} s, "
+          f"train on {', '.join(t['uri'] for t in tables if t['split'] == 'train')}")
+    return {"dag_schema": schema, "fateflow_conn_id": guest_conn_id(federation), "settings": settings.as_dict()}
+
+
+@task(execution_timeout=timedelta(minutes=15))
+def collect_metrics(submitted: dict[str, Any], settings: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Every party's evaluation (AUC, KS, precision, recall, accuracy); the guest's test set is the headline."""
+    from fateops.airflow.pipeline_common import client_for, federation_of
+    from fateops.pipeline.training import TrainSettings, collect_train_result
+
+    with client_for(submitted["fateflow_conn_id"]) as client:
+        result = collect_train_result(client, federation_of(params), job_id=submitted["job_id"],
+                                      model_id=submitted["model_id"], model_version=submitted["model_version"],
+                                      settings=TrainSettings(**settings))
+    for party, datasets in result.parties.items():
+        for dataset, values in datasets.items():
+            print(f"party {party} {dataset}: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(values.items())))
+    print(f"headline ({result.headline_source}): AUC {result.auc}, KS {result.ks}")
+    return result.as_dict()
+
+
+@task(retries=0)
+def register_model(result: dict[str, Any], tables: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+    """Record the model; the promotion rule (threshold, tolerance) decides whether predictions use it."""
+    from fateops.pipeline.locations import registry_dir
+    from fateops.pipeline.training import TrainResult, register_result
+    from fateops.registry import ModelRegistry, PromotionRule
+
+    registry = ModelRegistry(registry_dir(), rule=PromotionRule(threshold=float(params["auc_threshold"]),
+                                                                tolerance=float(params["auc_tolerance"])))
+    record = register_result(TrainResult(**result), registry,
+                             dataset={"tables": [{"uri": t["uri"], "rows": t["rows"]} for t in tables]})
+    promoted = registry.promoted()
+    print(f"FATE training job {result['job_id']}: model {record.model_id}/{record.model_version}, "
+          f"AUC {record.auc:.4f}, KS {record.ks:.4f} — {record.decision}")
+    print(f"registry {registry.path}: promoted model is "
+          + (f"{promoted.model_id}/{promoted.model_version} (AUC {promoted.auc:.4f})" if promoted else "none"))
+    return {"job_id": result["job_id"], "model_id": record.model_id, "model_version": record.model_version,
+            "auc": record.auc, "ks": record.ks, "headline": result["headline"], "promoted": record.was_promoted,
+            "decision": record.decision, "registry": str(registry.path)}
+
+
+def train_stage(upstream: XComArg | None = None) -> XComArg:
+    """Build the stage; ``upstream`` (e.g. the prepare stage's output) must finish first."""
+    tables = check_tables(upstream=upstream)
+    plan = plan_training(tables)
+    submitted = FateSubmitJobOperator(task_id="submit_training", dag_schema=plan["dag_schema"],
+                                      fateflow_conn_id=plan["fateflow_conn_id"])
+    waited = wait_for(submitted, task_id="wait_training")
+    metrics = collect_metrics(submitted.output, plan["settings"])
+    waited >> metrics
+    return register_model(metrics, tables)

@@ -1,0 +1,171 @@
+"""What every fault injector promises the runner, and the context it works in.
+
+An injector is built from a catalogue :class:`~fateops.chaos.catalogue.FaultSpec` and a
+:class:`DrillContext` (which party, which clients). The runner calls, in order: :meth:`~Injector.describe`
+(dry-run), :meth:`~Injector.preflight` (target exists and is healthy — we never break what is already
+broken), :meth:`~Injector.inject`, then polls :meth:`~Injector.detected` and :meth:`~Injector.recovered`,
+and always :meth:`~Injector.lift` at the end. ``lift`` is idempotent: the cleanup task may call it again
+from the ledger record (:meth:`~Injector.record` / :meth:`~Injector.from_record`) after a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from fateops.exceptions import DrillError
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+    from fateops.chaos.catalogue import Backend, FaultSpec
+    from fateops.engine import LocalEngine
+    from fateops.fate.auth import FateFlowAuth
+    from fateops.fate.client import FateFlowClient
+    from fateops.fate.jobs import TableRef
+    from fateops.federation import Federation, Party
+    from fateops.vsphere.session import VSphereSession
+
+__all__ = ["DrillContext", "Injector", "JobRef"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """The job a fault is aimed at: which task of which party."""
+
+    job_id: str
+    role: str
+    party_id: str
+    task_name: str | None = None
+
+
+@dataclass
+class DrillContext:
+    """Everything injectors may touch for one drill run; fields a backend does not use stay None."""
+
+    backend: Backend
+    federation: Federation
+    party: Party
+    fateflow_url: str = ""
+    fate_auth: FateFlowAuth | None = field(default=None, repr=False)
+    engine: LocalEngine | None = None
+    kube: ApiClient | None = field(default=None, repr=False)
+    exchange_kube: ApiClient | None = field(default=None, repr=False)
+    vsphere: VSphereSession | None = None
+    vm_name: str | None = None
+    host_name: str | None = None
+    node_name: str | None = None
+    table: TableRef | None = None
+    dataset: str | None = None  # local CSV behind ``table`` (re-uploaded by a heal)
+    run_id: str = "manual"
+    probe_timeout_s: float = 3.0
+
+    def fate_client(self, *, read_timeout: float | None = None) -> FateFlowClient:
+        """A client with short timeouts: a probe must answer "unreachable" fast, not after minutes."""
+        from fateops.fate.client import FateFlowClient
+        from fateops.fate.retry import RetryPolicy
+
+        if not self.fateflow_url:
+            raise DrillError("no FATE Flow URL in the drill context", fix="pass the party's fateflow connection")
+        return FateFlowClient(self.fateflow_url, connect_timeout=self.probe_timeout_s,
+                              read_timeout=read_timeout or self.probe_timeout_s, auth=self.fate_auth,
+                              retry=RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=1.0))
+
+    def fate_healthy(self) -> bool:
+        """FATE Flow answers its health call right now."""
+        from fateops.exceptions import FateopsError
+
+        try:
+            with self.fate_client() as client:
+                client.health()
+            return True
+        except FateopsError:
+            return False
+
+    def require(self, what: str, value: Any, fix: str) -> Any:
+        if value is None or value == "":
+            raise DrillError(f"this drill needs {what}, which the drill context does not have", fix=fix)
+        return value
+
+
+class Injector(ABC):
+    """One kind of fault on one backend."""
+
+    action: ClassVar[str]
+    backend: ClassVar[str]
+    #: The platform repairs it (controller-manager, HA, FATE's own detector): recovery is measured from
+    #: the injection and the runner does not lift it before the recovery deadline.
+    self_healing: ClassVar[bool] = False
+    #: Applied to the job itself before submission (the fault *is* the job's input).
+    before_submit: ClassVar[bool] = False
+
+    def __init__(self, spec: FaultSpec, ctx: DrillContext) -> None:
+        self.spec = spec
+        self.ctx = ctx
+        self.job: JobRef | None = None
+        self.evidence: list[str] = []
+
+    def note(self, line: str) -> None:
+        log.info("%s: %s", self.action, line)
+        self.evidence.append(line)
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line for a dry run: what would be broken, where, and how it is healed."""
+
+    def preflight(self) -> None:  # noqa: B027 — optional hook
+        """Refuse (DrillError) when the target is missing or not healthy before the drill."""
+
+    @abstractmethod
+    def inject(self, job: JobRef | None) -> None:
+        """Break it (record what was done with :meth:`note`)."""
+
+    @abstractmethod
+    def detected(self) -> bool:
+        """The fault is visible from outside (the probe a monitor would use)."""
+
+    @abstractmethod
+    def recovered(self) -> bool:
+        """The target serves again."""
+
+    @abstractmethod
+    def lift(self) -> None:
+        """Undo the fault if it is still there; safe to call any number of times."""
+
+    def attach(self, job: JobRef) -> None:
+        """Tell a before-submit fault which job it ended up in (its probes read that job)."""
+        self.job = job
+
+    def relaunched(self) -> bool | None:
+        """Pods Ready again on a restarted VM (None: not measurable in this context)."""
+        return None
+
+    def preserved(self) -> dict[str, tuple[bool, str]]:
+        """Extra preserved-state checks this fault knows about (e.g. a PVC still bound to its volume)."""
+        return {}
+
+    def events(self) -> list[dict[str, Any]]:
+        """Platform events gathered as evidence (vCenter events, pod replacements)."""
+        return []
+
+    def adjust_tables(self, tables: dict[str, TableRef]) -> dict[str, TableRef]:
+        """before_submit faults may point a party at another table (``{party_id: table}``)."""
+        return tables
+
+    def record(self) -> dict[str, Any]:
+        """Plain values the cleanup needs to lift this fault later (no secrets)."""
+        return {}
+
+    @classmethod
+    def from_record(cls, spec: FaultSpec, ctx: DrillContext, record: dict[str, Any]) -> Injector:
+        """Rebuild from a ledger record for a heal-only run."""
+        injector = cls(spec, ctx)
+        injector.restore(record)
+        return injector
+
+    def restore(self, record: dict[str, Any]) -> None:  # noqa: B027 — optional hook
+        """Load what :meth:`record` saved."""

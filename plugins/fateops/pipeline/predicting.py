@@ -1,0 +1,115 @@
+"""Scoring with a trained model: which model, the predict job, and each party's scored rows.
+
+The model is the registry's promoted one unless the run names one (``model_id`` + ``model_version``,
+e.g. to compare with an older model or to use one trained outside fateops). FATE's homo-LR predict
+job scores every data party's table in that party's place; each party then downloads *its own*
+scores into *its own* data dir and writes ``predictions.csv`` (``id``, ``Class`` when labelled,
+``predict_score``, ``predicted_fraud``) plus a summary: rows, predicted frauds, AUC/KS with labels.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fateops.data import schema
+from fateops.exceptions import ConfigError, FateFlowError
+from fateops.fate.client import FateFlowClient
+from fateops.fate.jobs import DEFAULT_METRICS, HomoLRParams, predict_job
+from fateops.federation import Federation
+from fateops.pipeline.tables import PartyTable, Split, tables_for_job
+from fateops.pipeline.training import MODEL_TASK, party_ids
+from fateops.registry import ModelRegistry, RegistryError
+from fateops.report import PredictionSummary, write_predictions
+
+_SCORE = "predict_score"
+_LABELS = ("label", schema.LABEL, "y")
+
+
+@dataclass(frozen=True)
+class ChosenModel:
+    """The model a prediction run uses and why; ``params`` are its training hyper-parameters."""
+
+    model_id: str
+    model_version: str
+    source: str
+    job_id: str = ""
+    auc: float | None = None
+    ks: float | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    decision: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def choose_model(registry: ModelRegistry, model_id: str = "", model_version: str = "") -> ChosenModel:
+    """The given model (looked up in the registry for its scores, if it is there) or the promoted one."""
+    model_id, model_version = (model_id or "").strip(), str(model_version or "").strip()
+    if model_id:
+        if not model_version:
+            raise ConfigError("a model id needs its model version", field="model_version", value=model_version,
+                              fix="pass the version the training submit returned (FATE 2.2 uses '0')")
+        record = registry.get(model_id, model_version)
+        if record is None:
+            return ChosenModel(model_id, model_version, source="given (not in the registry)")
+        return ChosenModel(record.model_id, record.model_version, source="given", job_id=record.job_id,
+                           auc=record.auc, ks=record.ks, params=record.params, decision=record.decision)
+    record = registry.promoted()
+    if record is None:
+        raise RegistryError(f"no model has been promoted yet in {registry.path}",
+                            fix="run fate_train (lower its AUC threshold Param if no model reaches it) or pass "
+                                "model_id and model_version")
+    return ChosenModel(record.model_id, record.model_version, source="promoted", job_id=record.job_id,
+                       auc=record.auc, ks=record.ks, params=record.params, decision=record.decision)
+
+
+def predict_spec(federation: Federation, tables: list[PartyTable], split: Split, model: ChosenModel, *,
+                 timeout_s: int, evaluate: bool = True) -> dict[str, Any]:
+    """The predict job: every data party's ``split`` table through the model, evaluated when labelled."""
+    guest, hosts, arbiter = party_ids(federation)
+    chosen = tables_for_job(tables, split)
+    known = set(HomoLRParams.__dataclass_fields__)
+    params = HomoLRParams(**{k: v for k, v in model.params.items() if k in known})
+    return predict_job(guest, hosts, arbiter, chosen.guest, chosen.hosts, model.model_id, model.model_version,
+                       params=params, model_task=MODEL_TASK, evaluate=evaluate, metrics=DEFAULT_METRICS,
+                       timeout=timeout_s)
+
+
+def download_scores(client: FateFlowClient, job_id: str, role: str, party_id: int | str) -> pd.DataFrame:
+    """The party's scored rows from the predict job, as ``id``, ``Class`` (if labelled), ``predict_score``."""
+    workdir = Path(tempfile.mkdtemp(prefix="fateops-predict-"))
+    try:
+        files = client.download_output_data(job_id, role, party_id, MODEL_TASK, workdir)
+        if not files:
+            raise FateFlowError(f"job {job_id}: {MODEL_TASK} of {role} {party_id} produced no data file",
+                                fix="check the predict job's homo_lr_0 log")
+        frame = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return tidy_scores(frame)
+
+
+def tidy_scores(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep what a reader needs from FATE's output (it adds sample ids, types and JSON details)."""
+    if _SCORE not in frame.columns or schema.ID not in frame.columns:
+        raise FateFlowError(f"prediction output lacks {schema.ID!r}/{_SCORE!r}; columns: {list(frame.columns)}",
+                            fix="check that the predicted table was uploaded with match_id_name=id")
+    out = pd.DataFrame({schema.ID: frame[schema.ID]})
+    label = next((c for c in _LABELS if c in frame.columns), None)
+    if label is not None:
+        out[schema.LABEL] = pd.to_numeric(frame[label], errors="coerce").astype("Int64")
+    out[_SCORE] = pd.to_numeric(frame[_SCORE], errors="coerce")
+    return out.sort_values(schema.ID, kind="stable").reset_index(drop=True)
+
+
+def write_party_predictions(frame: pd.DataFrame, path: Path, *, threshold: float) -> PredictionSummary:
+    """``predictions.csv`` + ``predictions.summary.json`` (rows, predicted frauds, AUC/KS with labels)."""
+    label = schema.LABEL if schema.LABEL in frame.columns else None
+    return write_predictions(frame, path, threshold=threshold, score_column=_SCORE, label_column=label,
+                             id_column=schema.ID)

@@ -1,0 +1,151 @@
+"""Federated training of the fraud model: the job spec from Params, and what it scored.
+
+The job is the seed's: every data party's ``train`` table → ``homo_lr_0`` (the arbiter averages the
+parties' models) → ``evaluation_0`` (binary: AUC, KS, precision, recall, accuracy). The seed
+evaluates on the training rows only; we also score each party's held-out ``test`` table with the
+trained model (``homo_lr_1``) so the headline AUC is an honest one.
+
+Each party's evaluation sees only that party's rows (data stays home), so FATE reports one set of
+metrics per party. The headline — what the registry promotes on — is the guest's (the initiator's)
+test-set score, as in the seed where the guest runs the evaluation; every party's numbers are kept
+beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from fateops.exceptions import FateFlowError
+from fateops.fate.client import FateFlowClient
+from fateops.fate.jobs import DEFAULT_METRICS, HomoLRParams, homo_lr_train_job
+from fateops.fate.metrics import metric_values
+from fateops.federation import Federation
+from fateops.pipeline.tables import PartyTable, data_parties, data_role, tables_for_job
+from fateops.registry import ModelRecord, ModelRegistry
+
+EVALUATION_TASK = "evaluation_0"
+MODEL_TASK = "homo_lr_0"
+TEST_TASK = "homo_lr_1"
+_HEADLINE = {"auc": "auc", "ks": "ks", "precision": "binary_precision", "recall": "binary_recall",
+             "accuracy": "binary_accuracy"}
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The homo-LR hyper-parameters a DAG run asks for (defaults: the seed's, tuned by bench/parity.py)."""
+
+    epochs: int = 5
+    batch_size: int = 100
+    learning_rate: float = 0.15
+    penalty: str = "l2"
+    alpha: float = 0.01
+    optimizer: str = "sgd"
+    threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        HomoLRParams(**self.homo_lr_kwargs())  # the FATE-side checks, with field names in the errors
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> TrainSettings:
+        """Read the DAG Params of the same names; absent ones keep their defaults."""
+        casts = {"epochs": int, "batch_size": int, "learning_rate": float, "alpha": float, "threshold": float,
+                 "penalty": lambda v: str(v).lower(), "optimizer": lambda v: str(v).lower()}
+        values = {name: cast(params[name]) for name, cast in casts.items() if params.get(name) is not None}
+        return cls(**values)
+
+    def homo_lr_kwargs(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def party_ids(federation: Federation) -> tuple[str, list[str], str]:
+    """(guest, hosts, arbiter) of a homo job, as FATE party ids."""
+    guest, *hosts = (str(p.party_id) for p in data_parties(federation))
+    return guest, hosts, str(federation.arbiter.party_id)
+
+
+def train_job(federation: Federation, tables: Iterable[PartyTable], settings: TrainSettings, *,
+              timeout_s: int) -> dict[str, Any]:
+    """The ``dag_schema`` of one training run: train on ``train`` tables, score ``test`` tables, evaluate."""
+    tables = list(tables)
+    guest, hosts, arbiter = party_ids(federation)
+    train = tables_for_job(tables, "train")
+    return homo_lr_train_job(guest, hosts, arbiter, train.guest, train.hosts,
+                             test_tables=tables_for_job(tables, "test"), evaluate=True, metrics=DEFAULT_METRICS,
+                             timeout=timeout_s, **settings.homo_lr_kwargs())
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """One training job's model and scores; ``parties[pid][dataset][metric]`` holds everything FATE reported."""
+
+    job_id: str
+    model_id: str
+    model_version: str
+    parties: dict[str, dict[str, dict[str, float]]]
+    headline: dict[str, float | None]
+    headline_source: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def auc(self) -> float | None:
+        return self.headline.get("auc")
+
+    @property
+    def ks(self) -> float | None:
+        return self.headline.get("ks")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def flatten_scores(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """``{dataset: {metric: value}}`` from one party's evaluation records (train_set, test_set, …)."""
+    flat: dict[str, dict[str, float]] = {}
+    for datasets in metric_values(records).values():
+        for dataset, values in datasets.items():
+            flat.setdefault(dataset, {}).update(values)
+    return flat
+
+
+def headline_scores(parties: Mapping[str, Mapping[str, Mapping[str, float]]], guest: str
+                    ) -> tuple[dict[str, float | None], str]:
+    """The guest's held-out scores (its train scores when no test set was evaluated)."""
+    for dataset in ("test_set", "validate_set", "train_set", "origin"):
+        values = parties.get(guest, {}).get(dataset)
+        if values:
+            return ({name: values.get(key) for name, key in _HEADLINE.items()}, f"party {guest} {dataset}")
+    raise FateFlowError(f"the evaluation reported no scores for the guest {guest}",
+                        fix="check that evaluation_0 ran on the guest (job log) and that the tables have labels")
+
+
+def collect_train_result(client: FateFlowClient, federation: Federation, *, job_id: str, model_id: str,
+                         model_version: str, settings: TrainSettings | None = None) -> TrainResult:
+    """Query every data party's ``evaluation_0`` metrics and pick the headline."""
+    parties: dict[str, dict[str, dict[str, float]]] = {}
+    for party in data_parties(federation):
+        role = data_role(party)
+        records = client.query_metrics(job_id, str(role), party.party_id, EVALUATION_TASK)
+        parties[str(party.party_id)] = flatten_scores(records)
+    guest = str(federation.guest.party_id)
+    headline, source = headline_scores(parties, guest)
+    return TrainResult(job_id=job_id, model_id=model_id, model_version=str(model_version), parties=parties,
+                       headline=headline, headline_source=source,
+                       settings=settings.as_dict() if settings else {})
+
+
+def register_result(result: TrainResult, registry: ModelRegistry, *, dataset: Mapping[str, Any] | None = None
+                    ) -> ModelRecord:
+    """Record the trained model with its headline scores; the registry's rule decides promotion."""
+    if result.auc is None or result.ks is None:
+        raise FateFlowError(f"job {result.job_id}: the evaluation reported no AUC/KS ({result.headline_source})",
+                            fix="check evaluation_0's log; the model is not registered without scores")
+    return registry.record(model_id=result.model_id, model_version=result.model_version, job_id=result.job_id,
+                           auc=result.auc, ks=result.ks,
+                           metrics={"headline": result.headline, "source": result.headline_source,
+                                    "parties": result.parties},
+                           params=result.settings, dataset=dict(dataset or {}))
