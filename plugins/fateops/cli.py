@@ -68,6 +68,21 @@ def _federation(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from fateops import demo
+
+    if args.action == "down":
+        demo.down()
+        return 0
+    try:
+        conf = json.loads(args.conf) if args.conf else {}
+    except ValueError as err:
+        raise exc.ConfigError(f"--conf is not JSON: {err}", field="--conf", value=args.conf) from None
+    rows = demo.FULL_ROWS if args.full else args.rows or demo.DEFAULT_ROWS
+    demo.up(demo.DemoOptions(rows=rows, port=args.port, timeout_s=args.timeout, conf=conf))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fateops", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -83,9 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
     federation.add_argument("config", nargs="?", default=None, help="path (default: federation.local.yaml)")
     federation.set_defaults(handler=_federation)
 
+    demo = sub.add_parser("demo", help="run the credit-card pipeline end to end through Airflow's REST API")
+    demo.add_argument("action", choices=["up", "down"])
+    demo.add_argument("--rows", type=int, default=None, help="synthetic rows (default: demo.DEFAULT_ROWS)")
+    demo.add_argument("--full", action="store_true", help="the full Kaggle size, 284,807 rows")
+    demo.add_argument("--port", type=int, default=None, help="Airflow api-server port (default 8080)")
+    demo.add_argument("--timeout", type=float, default=3 * 3600.0, help="seconds to wait for the run")
+    demo.add_argument("--conf", default="", help="extra DAG Params as JSON, e.g. '{\"epochs\": 10}'")
+    demo.set_defaults(handler=_demo)
+
     from fateops.chaos.cli import register as register_chaos
+    from fateops.k8s.cli_steps import register as register_fate_steps
 
     register_chaos(sub)
+    register_fate_steps(sub)  # `fateops fate submit-toy …`: what the Kubernetes pod steps run
     return parser
 
 

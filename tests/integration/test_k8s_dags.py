@@ -109,7 +109,7 @@ def world(kube_clusters: dict[str, Any], helm_bin: Path, fate_engine: Any, airfl
         "initiator": 30000,
         "exchange": {"replicas": 2, "kubernetes": {"connection": "k8s_exchange", "namespace": "fate-exchange"}},
         "ops": {"image": "registry.invalid/fateops-ops:test", "on_finish_action": "keep_pod",
-                "active_deadline_seconds": 300, "startup_timeout_seconds": 60, "poll_interval_seconds": 1,
+                "active_deadline_seconds": 300, "startup_timeout_seconds": 180, "poll_interval_seconds": 1,
                 "annotations": {"sim.fateops.io/run-seconds": "2",
                                 "sim.fateops.io/log": f"submitted\n{step_result.format_line(toy)}\n"}},
         "parties": [

@@ -139,8 +139,13 @@ def test_a_release_is_upgraded_only_when_chart_or_values_change(helm_bin: Path, 
     assert (changed.changed, changed.revision) == (True, 2)
     assert kube.core.read_namespaced_config_map("greeting", namespace).data == {"greeting": "hello"}
     assert helm.get_values("tiny", namespace) == {"greeting": "hello"}
+    assert helm.status("tiny", namespace) == "deployed" and helm.status("absent", namespace) is None
     states = wait_workloads_ready(kube, namespace, "app.kubernetes.io/instance=tiny", Deadline(60))
     assert [(s.name, s.ready) for s in states] == [("web", 1)]
+    from fateops.k8s.pods import pick_ready_pod, read_log
+
+    pod = pick_ready_pod(kube, namespace, "app=web")
+    assert read_log(kube, namespace, pod, container="web") == f"simulated log of {namespace}/{pod} container web\n"
     assert helm.uninstall("tiny", namespace) is True
     assert helm.uninstall("tiny", namespace) is False
 
@@ -192,6 +197,18 @@ def test_reload_runs_once_per_table_and_fails_on_a_bad_exit(kube_cluster: Any, h
     assert reloads()[-1]["container"] == cc.TRAFFIC_SERVER_CONTAINER
     pod = kube.core.read_namespaced_pod(done.pod, namespace)
     assert pod.metadata.annotations["fateops.io/sni-sha256"] == done.table_sha256
+
+    # a new party joins: the table changes, traffic-server is not rolled, and exactly one more reload runs
+    deployment = kube.apps.read_namespaced_deployment("traffic-server", namespace).metadata.generation
+    parties.append(cc.PartyEndpoints(40000, "10.0.1.1", "10.0.1.2"))
+    upgraded = converge_release(Helm(access, binary=helm_bin, timeout_s=120), "fate-exchange", cc.EXCHANGE_CHART,
+                                namespace, cc.exchange_values(parties, replicas=1, roll_on_route_change=False))
+    assert upgraded.changed and upgraded.revision == 2
+    assert kube.apps.read_namespaced_deployment("traffic-server", namespace).metadata.generation == deployment
+    second = reload_if_changed(kube, namespace, "fate-exchange")
+    assert second.reloaded and second.table_sha256 != done.table_sha256
+    assert reload_if_changed(kube, namespace, "fate-exchange").reloaded is False
+    assert [r["exit_code"] for r in reloads()] == [1, 0, 0]
 
 
 def test_preflight_blocks_on_a_missing_storage_class_and_an_unreachable_cluster(kube: KubeClients,

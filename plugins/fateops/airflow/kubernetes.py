@@ -95,16 +95,11 @@ def validate_federation(params: dict[str, Any] | None = None) -> list[dict[str, 
 def party_and_backend(config: str, party_id: int | str) -> tuple[Party, Backend]:
     """The party and its backend; Kubernetes parties get the federation and Airflow-resolved clusters."""
     from fateops.airflow.tasks import federation_from
+    from fateops.backends import backend_for
 
     federation = federation_from(config)
     party = federation.party(party_id)
-    if party.backend != "kubernetes":
-        from fateops.backends import backend_for
-
-        return party, backend_for(party)
-    from fateops.backends.kubernetes import KubernetesBackend
-
-    return party, KubernetesBackend(federation, resolver=kube_access)
+    return party, backend_for(party, federation, resolver=kube_access)
 
 
 def configure_exchange(config: str, timeout_s: float) -> dict[str, Any]:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import task
-
 if TYPE_CHECKING:
-    from fateops.backends.base import Backend
     from fateops.federation import Federation, Party
 
 
@@ -16,23 +13,6 @@ def federation_from(config: str) -> Federation:
     from fateops.federation import load_federation
 
     return load_federation(config)
-
-
-def party_and_backend(config: str, party_id: int | str) -> tuple[Party, Backend]:
-    from fateops.backends import backend_for
-
-    party = federation_from(config).party(party_id)
-    return party, backend_for(party)
-
-
-@task(task_id="validate_federation", retries=0)
-def load_parties(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Validate the federation config before anything is touched; the parties fan out from here."""
-    assert params is not None
-    federation = federation_from(params["federation"])
-    print(f"federation {federation.name!r}: " + ", ".join(
-        f"{p.label} {'/'.join(p.roles)} on {p.backend}" for p in federation.parties))
-    return [{"party_id": p.party_id, "roles": list(p.roles), "backend": p.backend} for p in federation.parties]
 
 
 def fateflow_conn_id(party: Party) -> str:

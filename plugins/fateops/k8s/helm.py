@@ -104,6 +104,16 @@ class Helm:
         revisions = self.history(release, namespace)
         return revisions[-1] if revisions else None
 
+    def status(self, release: str, namespace: str) -> str | None:
+        """The release's status (``deployed``, ``failed``, ``pending-upgrade``...), None when it does not exist."""
+        proc = self._run(["status", release, "-n", namespace, "-o", "json"], release=release, namespace=namespace,
+                         check=False)
+        if proc.returncode != 0:
+            if "not found" in proc.stderr.lower():
+                return None
+            raise self._error("status", release, namespace, proc)
+        return str((json.loads(proc.stdout or "{}").get("info") or {}).get("status") or "") or None
+
     def get_values(self, release: str, namespace: str) -> dict[str, Any]:
         """The user-supplied values of the current revision."""
         proc = self._run(["get", "values", release, "-n", namespace, "-o", "json"], release=release,
