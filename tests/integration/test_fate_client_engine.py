@@ -227,8 +227,9 @@ def test_rerun_after_fixing_the_input_succeeds(client: FateFlowClient, failed_re
     assert snap.overall_status is JobStatus.SUCCESS
     assert {(t.task_name, t.task_version, t.status) for t in snap.tasks} == \
         {("reader_0", before + 1, JobStatus.SUCCESS)}
+    # FATE 2.2's task query answers the newest version of each task only: the rerun replaced version `before`
     versions = sorted({t.task_version for t in client.query_tasks(failed_reader.job_id, role="guest")})
-    assert versions == list(range(before + 2))
+    assert versions == [before + 1]
 
 
 # ------------------------------------------------------------------------- train, metrics, predict
@@ -269,10 +270,12 @@ def test_model_and_output_data_download(client: FateFlowClient, trained: JobSnap
 
 def test_export_model_writes_files_on_the_server(client: FateFlowClient, trained: JobSnapshot,
                                                  tmp_path: Path) -> None:
-    written = client.export_model(trained.model_id, trained.model_version, "guest", GUEST, str(tmp_path / "export"))
-    assert written
-    if client.settings.base_url.startswith("http://127.0.0.1"):  # same host: the files are visible here
-        assert all(Path(p).exists() for p in written)
+    export_dir = tmp_path / "export"
+    written = client.export_model(trained.model_id, trained.model_version, "guest", GUEST, str(export_dir))
+    assert client.settings.base_url.startswith("http://127.0.0.1"), "the engine shares this host's files"
+    on_disk = [p for p in export_dir.rglob("*") if p.is_file()]
+    assert on_disk, f"nothing exported under {export_dir}"
+    assert all(Path(p).exists() for p in written)  # FATE may or may not list them; any it lists exist
 
 
 def test_predict_with_the_trained_model(client: FateFlowClient, namespace: str, trained: JobSnapshot) -> None:

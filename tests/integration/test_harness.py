@@ -411,11 +411,17 @@ def test_injected_ha_events_are_read_back(vcsim: VCSim) -> None:
     from pyVmomi import vim
 
     si = vcsim.connect()
+    vm = find_by_name(si, vim.VirtualMachine, "DC0_C0_RP0_VM1")
+    # the simulator is shared by the session (drills post events too): compare against what was there
+    failed_before = len(query_events(si, type_ids=["DasHostFailedEvent"]))
+    restarted_before = len(query_events(si, type_ids=["VmRestartedOnAlternateHostEvent"], entity=vm))
     vcsim.post_host_failed_event("DC0_C0_H1")
     vcsim.post_vm_restarted_event("DC0_C0_RP0_VM1")
     failed = query_events(si, type_ids=["DasHostFailedEvent"])
-    assert [e.failedHost.name for e in failed] == ["DC0_C0_H1"]
-    assert failed[0].computeResource.name == "DC0_C0"
-    vm = find_by_name(si, vim.VirtualMachine, "DC0_C0_RP0_VM1")
+    assert len(failed) == failed_before + 1
+    newest = max(failed, key=lambda e: e.key)  # event keys increase
+    assert newest.failedHost.name == "DC0_C0_H1"
+    assert newest.computeResource.name == "DC0_C0"
     restarted = query_events(si, type_ids=["VmRestartedOnAlternateHostEvent"], entity=vm)
-    assert [e.vm.name for e in restarted] == ["DC0_C0_RP0_VM1"]
+    assert len(restarted) == restarted_before + 1
+    assert {e.vm.name for e in restarted} == {"DC0_C0_RP0_VM1"}

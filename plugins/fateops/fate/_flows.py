@@ -301,5 +301,7 @@ def export_model(model_id: str, model_version: str | int, role: str, party_id: s
         raise ConfigError("export path must be absolute (it is a directory on the FATE Flow host)", field="path",
                           value=path)
     call = Call("POST", "/model/export", idempotent=True, json={**params, "path": str(path)})
-    data = _data((yield call), call) or []
+    # FATE 2.2 often answers code 0 without "data" (its exporter returns no file list): [] then means
+    # "exported, no list reported", not "nothing exported".
+    data = (yield call).get("data") or []
     return [str(p) for p in data] if isinstance(data, list) else [str(data)]
