@@ -158,7 +158,7 @@ def fate_chaos_drill() -> None:
         from fateops.airflow.kubernetes import kube_access
         from fateops.airflow.tasks import federation_from
         from fateops.chaos.ledger import Ledger
-        from fateops.chaos.plan import drill_context, heal_ledger
+        from fateops.chaos.plan import drill_context, heal_record
 
         federation = federation_from(params["federation"])
         ledger = Ledger()
@@ -171,8 +171,7 @@ def fate_chaos_drill() -> None:
                 ctx = stack.enter_context(drill_context(
                     record.backend, federation, party, fateflow_url=url, fate_auth=auth, resolver=kube_access,
                     vsphere=session, targets=_targets(params), run_id=record.run_id))
-                done += heal_ledger(ledger, lambda r, c=ctx, key=record.key: c if r.key == key else None,
-                                    backend=record.backend, log_to=print)
+                done.append(heal_record(ledger, record, ctx, log_to=print))
         left = [d for d in done if not d["healed"]]
         print(f"cleanup: {len(done) - len(left)} fault(s) lifted, {len(left)} left" if done
               else "cleanup: nothing left to heal")

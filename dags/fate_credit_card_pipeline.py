@@ -8,7 +8,8 @@ from datetime import timedelta
 from airflow.sdk import TaskGroup, dag
 
 from fateops.airflow.defaults import TAGS_BASE
-from fateops.airflow.federation_stages import bootstrap_params, bootstrap_stage, federate_stage
+from fateops.airflow.federation_stages import bootstrap_params, bootstrap_stage, federate_params, federate_stage
+from fateops.airflow.kubernetes import validate_federation
 from fateops.airflow.pipeline_common import PIPELINE_DEFAULT_ARGS
 from fateops.airflow.pipeline_params import (
     common_params,
@@ -20,7 +21,6 @@ from fateops.airflow.pipeline_params import (
 )
 from fateops.airflow.predict_stage import predict_stage, report
 from fateops.airflow.prepare_stage import prepare_stage
-from fateops.airflow.tasks import load_parties
 from fateops.airflow.train_stage import train_stage
 
 DOC = """
@@ -57,12 +57,12 @@ curl -X POST http://127.0.0.1:8080/api/v2/dags/fate_credit_card_pipeline/dagRuns
     default_args=PIPELINE_DEFAULT_ARGS,
     tags=[*TAGS_BASE, "credit-card", "pipeline"],
     doc_md=DOC,
-    params=merged(common_params(), bootstrap_params(), table_params(), dataset_params(), train_params(),
+    params=merged(common_params(), bootstrap_params(), federate_params(), table_params(), dataset_params(), train_params(),
                   predict_params()),
     dagrun_timeout=timedelta(hours=8),
 )
 def fate_credit_card_pipeline() -> None:
-    parties = load_parties()
+    parties = validate_federation()
     with TaskGroup("bootstrap") as bootstrap:
         bootstrap_stage(parties)
     with TaskGroup("federate") as federate:

@@ -7,10 +7,10 @@ from datetime import timedelta
 from airflow.sdk import dag
 
 from fateops.airflow.defaults import TAGS_BASE
+from fateops.airflow.kubernetes import validate_federation
 from fateops.airflow.pipeline_common import PIPELINE_DEFAULT_ARGS
 from fateops.airflow.pipeline_params import common_params, dataset_params, merged, table_params
 from fateops.airflow.prepare_stage import prepare_stage
-from fateops.airflow.tasks import load_parties
 
 DOC = """
 ### Prepare, validate and upload every party's data
@@ -49,7 +49,7 @@ Tables: `<namespace>/<table_name_template>`, by default `experiment/creditcard_<
     dagrun_timeout=timedelta(hours=3),
 )
 def fate_dataset_prepare() -> None:
-    prepare_stage(load_parties())
+    prepare_stage(validate_federation())
 
 
 fate_dataset_prepare()

@@ -7,10 +7,10 @@ from datetime import timedelta
 from airflow.sdk import dag
 
 from fateops.airflow.defaults import TAGS_BASE
+from fateops.airflow.kubernetes import validate_federation
 from fateops.airflow.pipeline_common import PIPELINE_DEFAULT_ARGS
 from fateops.airflow.pipeline_params import common_params, merged, predict_params, table_params
 from fateops.airflow.predict_stage import predict_stage, report
-from fateops.airflow.tasks import load_parties
 
 DOC = """
 ### Predict with the federated model
@@ -42,7 +42,7 @@ The seed's *Prediction*: a FATE predict job with a trained model, then the score
     dagrun_timeout=timedelta(hours=6),
 )
 def fate_predict() -> None:
-    model, predictions = predict_stage(load_parties())
+    model, predictions = predict_stage(validate_federation())
     report(model, predictions)
 
 

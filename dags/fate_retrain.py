@@ -9,10 +9,10 @@ from airflow.sdk import AssetOrTimeSchedule, dag, task
 
 from fateops.airflow.assets import fresh_party_data
 from fateops.airflow.defaults import TAGS_BASE
+from fateops.airflow.kubernetes import validate_federation
 from fateops.airflow.pipeline_common import PIPELINE_DEFAULT_ARGS
 from fateops.airflow.pipeline_params import common_params, merged, table_params, train_params
 from fateops.airflow.retrain_schedule import retrain_timetable
-from fateops.airflow.tasks import load_parties
 from fateops.airflow.train_stage import train_stage
 
 TIMETABLE = retrain_timetable()
@@ -57,7 +57,7 @@ def retrain_summary(registered: dict[str, Any], triggering_asset_events: Any = N
     dagrun_timeout=timedelta(hours=6),
 )
 def fate_retrain() -> None:
-    retrain_summary(train_stage(load_parties()))
+    retrain_summary(train_stage(validate_federation()))
 
 
 fate_retrain()

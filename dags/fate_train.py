@@ -7,9 +7,9 @@ from datetime import timedelta
 from airflow.sdk import dag
 
 from fateops.airflow.defaults import TAGS_BASE
+from fateops.airflow.kubernetes import validate_federation
 from fateops.airflow.pipeline_common import PIPELINE_DEFAULT_ARGS
 from fateops.airflow.pipeline_params import common_params, merged, table_params, train_params
-from fateops.airflow.tasks import load_parties
 from fateops.airflow.train_stage import train_stage
 
 DOC = """
@@ -43,7 +43,7 @@ The seed's *Job Definition and Submission*, on the tables `fate_dataset_prepare`
     dagrun_timeout=timedelta(hours=6),
 )
 def fate_train() -> None:
-    train_stage(load_parties())
+    train_stage(validate_federation())
 
 
 fate_train()

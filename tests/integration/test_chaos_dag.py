@@ -62,7 +62,7 @@ def test_a_missed_slo_fails_the_run_while_cleanup_and_scorecard_still_run(
     assert by_id["pause-within-slo"]["time_to_detect_s"] is not None
     impossible = by_id["pause-impossible-slo"]
     assert impossible["status"] == "failed" and impossible["slo_met"] is False
-    assert any("over the 0s SLO" in r for r in impossible["reasons"])
+    assert any("over the 0.001s SLO" in r for r in impossible["reasons"])
     assert any("SIGCONT" in e for e in impossible["evidence"])
     assert Ledger().entries() == []
     assert fate_engine.status().healthy

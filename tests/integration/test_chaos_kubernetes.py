@@ -183,3 +183,34 @@ def test_a_forbidden_party_is_never_touched(kube_cluster: KubeCluster, fate_part
     assert card.results[0].status == "error" and "refusing to drill" in card.results[0].reasons[0]
     after = {p.metadata.uid for p in fate_party["core"].list_namespaced_pod(fate_party["party_ns"]).items}
     assert after == before
+
+
+@pytest.mark.airflow
+def test_the_dag_drills_a_kubernetes_party_through_its_airflow_connections(
+        kube_clusters: dict[str, KubeCluster], fate_party: dict[str, Any], airflow_db: Any,
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fate_chaos_drill end to end on Kubernetes: connections → clients → drills → cleanup → scorecard."""
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    from tests.integration.test_local_dags import run_dag, task_states, xcom
+
+    for conn_id, cluster in (("K8S_PARTY_A", kube_clusters["party-a"]), ("K8S_PARTY_B", kube_clusters["party-b"])):
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id}", json.dumps({"conn_type": "kubernetes", "extra": {
+            "kube_config_path": str(cluster.kubeconfig), "cluster_context": cluster.name}}))
+    config = tmp_path / "federation.harness.yaml"
+    config.write_text(yaml.safe_dump(
+        _federation(fate_party["party_ns"], fate_party["exchange_ns"]).model_dump(mode="json", exclude_none=True)))
+    dag_run = run_dag("fate_chaos_drill", {
+        "federation": str(config), "backend": "kubernetes", "party_id": 9999, "dry_run": False, "run_jobs": False,
+        "drills": ["t4-mysql", "t5-network-cut-permanent"]})
+    states = task_states(dag_run)
+    assert str(dag_run.state) == "success", states
+    summary = xcom(dag_run, "scorecard")
+    assert summary["passed"] is True and summary["counts"] == {"passed": 2}
+    card = json.loads(Path(summary["json"]).read_text())
+    assert [d["drill_id"] for d in card["drills"]] == ["t4-mysql", "t5-network-cut-permanent"]
+    assert all(d["time_to_recover_s"] is not None for d in card["drills"])
+    assert Ledger().entries() == []

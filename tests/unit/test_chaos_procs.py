@@ -78,7 +78,10 @@ def test_a_proc_ref_never_signals_a_different_process() -> None:
     impostor = ProcRef(proc.pid, ref.start_ticks + 1)  # same pid, another start time: a recycled pid
     assert not impostor.alive() and not impostor.signal(signal.SIGTERM)
     assert proc.poll() is None
-    assert ref.signal(signal.SIGSTOP) and ref.signal(signal.SIGCONT)
+    assert ref.signal(signal.SIGSTOP)
+    _wait(ref.stopped)
+    assert ref.signal(signal.SIGCONT)
+    _wait(lambda: not ref.stopped())
     proc.kill()
     proc.wait(timeout=30)
     assert not ref.alive() and not ref.signal(signal.SIGKILL)

@@ -3,7 +3,10 @@
 ``fate_party_bootstrap`` and ``fate_exchange_federate`` run one stage each; the credit-card pipeline
 runs both before its data stages. Calling a builder inside a ``TaskGroup`` namespaces its task ids
 (``bootstrap.provision``); calling it at DAG level gives the plain ids the standalone DAGs use.
-Each builder takes the ``validate_federation`` output and returns its last task's output.
+Each builder takes the ``validate_federation`` output (:func:`fateops.airflow.kubernetes.validate_federation`)
+and returns its last task's output. The steps themselves — backend choice, exchange, toy plans, the
+REST-or-pod submit — live in :mod:`fateops.airflow.kubernetes` and :mod:`fateops.airflow.pod_steps`,
+so both backends behave the same here as in the standalone DAGs.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 from airflow.sdk import Param, XComArg, task
 
-from fateops.airflow.operators import FateSubmitJobOperator
+from fateops.airflow.pod_steps import FatePartySubmitJobOperator
 from fateops.airflow.sensors import FateJobSensor
 from fateops.airflow.tasks import sensor_kwargs
 
@@ -27,10 +30,16 @@ def bootstrap_params() -> dict[str, Param]:
                                      description="How long to wait for each party's FATE Flow to serve jobs.")}
 
 
+def federate_params() -> dict[str, Param]:
+    return {"exchange_timeout_s": Param(600, type="integer", minimum=10, title="Exchange deadline (s)",
+                                        description="Kubernetes: how long configure_exchange waits for the parties' "
+                                                    "and the exchange's load-balancer IPs and rollouts.")}
+
+
 @task
 def preflight(party: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """The party's target can host FATE (blockers raise; the rest are warnings)."""
-    from fateops.airflow.tasks import party_and_backend
+    from fateops.airflow.kubernetes import party_and_backend
 
     party_obj, backend = party_and_backend(params["federation"], party["party_id"])
     warnings = backend.preflight(party_obj)
@@ -42,16 +51,16 @@ def preflight(party: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
 @task(execution_timeout=timedelta(minutes=45))
 def provision(party: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """Create or converge the party's FATE (a running engine / up-to-date release is left alone)."""
-    from fateops.airflow.tasks import party_and_backend
+    from fateops.airflow.kubernetes import party_and_backend
 
     party_obj, backend = party_and_backend(params["federation"], party["party_id"])
     return backend.provision(party_obj).as_dict()
 
 
-@task
+@task(retries=0)  # the deadline is the retry policy: raise ready_timeout_s rather than wait blindly again
 def wait_ready(party: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """Until the party's FATE Flow answers and lists the fate components."""
-    from fateops.airflow.tasks import party_and_backend
+    from fateops.airflow.kubernetes import party_and_backend
 
     party_obj, backend = party_and_backend(params["federation"], party["party_id"])
     return backend.wait_ready(party_obj, float(params["ready_timeout_s"])).as_dict()
@@ -85,25 +94,17 @@ def check_party(party: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]
 @task(execution_timeout=timedelta(minutes=20))
 def configure_exchange(checked: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
     """Route the parties through the Exchange (a no-op for the embedded engine)."""
-    from fateops.airflow.tasks import federation_from
-    from fateops.exchange import configure_exchange as configure
+    from fateops.airflow.kubernetes import configure_exchange as configure
 
-    return configure(federation_from(params["federation"]))
+    return configure(params["federation"], timeout_s=float(params["exchange_timeout_s"]))
 
 
 @task
 def plan_toy_jobs(exchange: dict[str, Any], params: dict[str, Any]) -> list[dict[str, Any]]:
-    """One toy-example job per guest/host pair, submitted from the guest's FATE Flow."""
-    from fateops.airflow.tasks import fateflow_conn_id, federation_from
-    from fateops.fate.jobs import toy_example_job
+    """One toy-example job per guest/host pair, submitted in the guest's place (REST, or a pod on Kubernetes)."""
+    from fateops.airflow.kubernetes import toy_plans
 
-    federation = federation_from(params["federation"])
-    plans = []
-    for guest, host in federation.guest_host_pairs():
-        schema = toy_example_job(guest=guest.party_id, host=host.party_id, timeout=int(params["job_timeout_s"]))
-        plans.append({"dag_schema": schema, "fateflow_conn_id": fateflow_conn_id(guest)})
-        print(f"toy example planned: guest {guest.label} ↔ host {host.label}")
-    return plans
+    return toy_plans(params["federation"], int(params["job_timeout_s"]))
 
 
 @task(retries=0)
@@ -120,7 +121,7 @@ def federate_stage(parties: XComArg) -> XComArg:
     """check_party (mapped) → configure_exchange → toy example per pair (submit + deferrable wait) → summarize."""
     exchange = configure_exchange(check_party.expand(party=parties))
     # retries=0 spelled out: .partial() applies the DAG's default_args over the operators' own defaults
-    submitted = FateSubmitJobOperator.partial(task_id="submit_toy_example", retries=0).expand_kwargs(
+    submitted = FatePartySubmitJobOperator.partial(task_id="submit_toy_example", retries=0).expand_kwargs(
         plan_toy_jobs(exchange))
     waited = FateJobSensor.partial(
         task_id="wait_toy_example",

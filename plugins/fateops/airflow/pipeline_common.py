@@ -27,7 +27,7 @@ RETRY_POLICY = ExceptionRetryPolicy(
     rules=[
         RetryRule(exception=["fateops.exceptions.DataValidationError", "fateops.exceptions.ConfigError",
                              "fateops.exceptions.FateJobFailed", "fateops.registry.RegistryError",
-                             "fateops.pipeline.upload.TableCheckFailed"],
+                             "fateops.pipeline.errors.TableCheckFailed"],
                   action=RetryAction.FAIL, reason="not transient: a retry would fail the same way (see the fix)"),
         RetryRule(exception="fateops.exceptions.FateFlowUnavailable", action=RetryAction.RETRY,
                   reason="FATE Flow could not be reached; retrying with backoff"),

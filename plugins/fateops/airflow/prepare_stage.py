@@ -160,7 +160,7 @@ def prepare_stage(parties: XComArg) -> XComArg:
                                           map_index_template="{{ task.namespace }}/{{ task.name }}"
                                           ).expand_kwargs(plans.map(upload_kwargs))
     waited = FateJobSensor.partial(
-        task_id="wait_upload", retries=0,
+        task_id="wait_upload", retries=0, map_index_template="job {{ task.job_id }}",
         wait_timeout="{{ params.sensor_timeout_s }}", poll_interval="{{ params.poll_interval_s }}",
         execution_timeout=WAIT_EXECUTION_TIMEOUT,
     ).expand_kwargs(uploaded.output.map(sensor_kwargs))

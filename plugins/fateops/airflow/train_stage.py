@@ -21,7 +21,7 @@ def check_tables(params: dict[str, Any], upstream: Any = None) -> list[dict[str,
     """Every data party's train and test table is in FATE before a job is submitted."""
     from fateops.airflow.pipeline_common import client_for, federation_of, tables_of
     from fateops.airflow.tasks import fateflow_conn_id
-    from fateops.pipeline.upload import TableCheckFailed
+    from fateops.pipeline.errors import TableCheckFailed
 
     federation = federation_of(params)
     found, missing = [], []
@@ -57,12 +57,17 @@ def plan_training(tables: list[dict[str, Any]], params: dict[str, Any]) -> dict[
 def collect_metrics(submitted: dict[str, Any], settings: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """Every party's evaluation (AUC, KS, precision, recall, accuracy); the guest's test set is the headline."""
     from fateops.airflow.pipeline_common import client_for, federation_of
-    from fateops.pipeline.training import TrainSettings, collect_train_result
+    from fateops.airflow.tasks import fateflow_conn_id
+    from fateops.pipeline.tables import data_parties
+    from fateops.pipeline.training import TrainSettings, evaluation_records, train_result
 
-    with client_for(submitted["fateflow_conn_id"]) as client:
-        result = collect_train_result(client, federation_of(params), job_id=submitted["job_id"],
-                                      model_id=submitted["model_id"], model_version=submitted["model_version"],
-                                      settings=TrainSettings(**settings))
+    federation = federation_of(params)
+    records = {}
+    for party in data_parties(federation):  # each party's scores live on its own FATE Flow
+        with client_for(fateflow_conn_id(party)) as client:
+            records[str(party.party_id)] = evaluation_records(client, submitted["job_id"], party)
+    result = train_result(federation, records, job_id=submitted["job_id"], model_id=submitted["model_id"],
+                          model_version=submitted["model_version"], settings=TrainSettings(**settings))
     for party, datasets in result.parties.items():
         for dataset, values in datasets.items():
             print(f"party {party} {dataset}: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(values.items())))

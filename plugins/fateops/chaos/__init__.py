@@ -14,7 +14,15 @@ from __future__ import annotations
 
 from fateops.chaos.catalogue import Catalogue, Drill, FaultSpec, load_catalogue, parse_catalogue
 from fateops.chaos.ledger import Ledger
-from fateops.chaos.plan import Targets, allowed_party, drill_context, heal_ledger, run_drills, select_drills
+from fateops.chaos.plan import (
+    Targets,
+    allowed_party,
+    drill_context,
+    heal_ledger,
+    heal_record,
+    run_drills,
+    select_drills,
+)
 from fateops.chaos.result import DrillResult, judge
 from fateops.chaos.runner import DrillRunner
 from fateops.chaos.scorecard import Scorecard
@@ -31,6 +39,7 @@ __all__ = [
     "allowed_party",
     "drill_context",
     "heal_ledger",
+    "heal_record",
     "judge",
     "load_catalogue",
     "parse_catalogue",

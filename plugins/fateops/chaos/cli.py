@@ -75,20 +75,20 @@ def _run(args: argparse.Namespace) -> int:
 
 def _heal(args: argparse.Namespace) -> int:
     from fateops.chaos.ledger import Ledger
-    from fateops.chaos.plan import Targets, drill_context, heal_ledger
+    from fateops.chaos.plan import Targets, drill_context, heal_record
     from fateops.federation import load_federation
     from fateops.k8s.access import env_resolver
 
     federation = load_federation(args.federation)
-    done = []
+    ledger = Ledger()
+    done: list[dict[str, Any]] = []
     with contextlib.ExitStack() as stack:
-        for record in Ledger().entries(backend=args.backend):
+        for record in ledger.entries(backend=args.backend):
             vsphere = stack.enter_context(_vsphere(record.backend))
             ctx = stack.enter_context(drill_context(
                 record.backend, federation, federation.party(record.party_id), resolver=env_resolver,
                 vsphere=vsphere, targets=Targets(args.vm, args.host, args.node), run_id=record.run_id))
-            done += heal_ledger(Ledger(), lambda r, c=ctx, key=record.key: c if r.key == key else None,
-                                backend=record.backend, log_to=print)
+            done.append(heal_record(ledger, record, ctx, log_to=print))
     _print({"healed": [d for d in done if d["healed"]], "left": [d for d in done if not d["healed"]]})
     return 0 if all(d["healed"] for d in done) else 1
 

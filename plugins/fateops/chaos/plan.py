@@ -22,7 +22,7 @@ from fateops.chaos.scorecard import Scorecard
 from fateops.exceptions import DrillError
 from fateops.federation import Federation, Party
 
-__all__ = ["Targets", "allowed_party", "drill_context", "heal_ledger", "run_drills", "select_drills"]
+__all__ = ["Targets", "allowed_party", "drill_context", "heal_ledger", "heal_record", "run_drills", "select_drills"]
 
 log = logging.getLogger(__name__)
 Log = Callable[[str], None]
@@ -99,25 +99,30 @@ def run_drills(ctx: DrillContext, drills: list[Drill], *, dry_run: bool = False,
     return Scorecard.of(ctx.run_id, ctx.backend, ctx.party.party_id, results, dry_run=dry_run)
 
 
+def heal_record(ledger: Ledger, record: FaultRecord, ctx: DrillContext, *,
+                log_to: Log | None = None) -> dict[str, Any]:
+    """Lift one recorded fault with ``ctx`` (its party's clients) and close the record; never raises."""
+    say = log_to or (lambda line: log.info("%s", line))
+    try:
+        spec = FaultSpec.model_validate(record.spec)
+        injector = REGISTRY[record.action].from_record(spec, ctx, record.params)
+        injector.lift()
+        ledger.close(record)
+    except Exception as err:  # keep going: one stuck heal must not leave the others broken
+        say(f"could not heal {record.key}: {err}")
+        return {"key": record.key, "healed": False, "detail": str(err)}
+    say(f"healed {record.key} ({record.action} of drill {record.drill_id}, run {record.run_id})")
+    return {"key": record.key, "healed": True, "detail": "; ".join(injector.evidence) or "nothing was left to undo"}
+
+
 def heal_ledger(ledger: Ledger, ctx_for: Callable[[FaultRecord], DrillContext | None], *,
                 backend: str | None = None, log_to: Log | None = None) -> list[dict[str, Any]]:
-    """Lift every fault still recorded (the DAG's cleanup, ``fateops chaos heal``); returns what was done."""
-    say = log_to or (lambda line: log.info("%s", line))
+    """Lift every fault still recorded (for ``backend``); ``ctx_for`` gives each record its context."""
     done = []
     for record in ledger.entries(backend=backend):
         ctx = ctx_for(record)
         if ctx is None:
             done.append({"key": record.key, "healed": False, "detail": "no context for its party/backend"})
             continue
-        try:
-            spec = FaultSpec.model_validate(record.spec)
-            injector = REGISTRY[record.action].from_record(spec, ctx, record.params)
-            injector.lift()
-            ledger.close(record)
-            done.append({"key": record.key, "healed": True,
-                         "detail": "; ".join(injector.evidence) or "nothing was left to undo"})
-            say(f"healed {record.key} ({record.action} of drill {record.drill_id}, run {record.run_id})")
-        except Exception as err:  # keep going: one stuck heal must not leave the others broken
-            done.append({"key": record.key, "healed": False, "detail": str(err)})
-            say(f"could not heal {record.key}: {err}")
+        done.append(heal_record(ledger, record, ctx, log_to=log_to))
     return done

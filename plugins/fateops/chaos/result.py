@@ -128,15 +128,15 @@ def judge(result: DrillResult, *, job: JobSeen | None, rerun: RerunSeen | None, 
     if result.time_to_detect_s is None:
         reasons.append("the fault was never observed: the injection did not take effect (or the probe is blind)")
     if result.time_to_recover_s is None:
-        reasons.append(f"no recovery within the recovery deadline (SLO {result.recovery_slo_s:.0f}s)")
+        reasons.append(f"no recovery within the recovery deadline (SLO {result.recovery_slo_s:g}s)")
     elif result.time_to_recover_s > result.recovery_slo_s:
-        reasons.append(f"recovered in {result.time_to_recover_s:.1f}s, over the {result.recovery_slo_s:.0f}s SLO")
+        reasons.append(f"recovered in {result.time_to_recover_s:.1f}s, over the {result.recovery_slo_s:g}s SLO")
     if result.relaunch_slo_s is not None and result.relaunch_measured:
         if result.time_to_relaunch_s is None:
             reasons.append("the pods on the restarted VM never became Ready again")
         elif result.time_to_relaunch_s > result.relaunch_slo_s:
             reasons.append(f"pods relaunched {result.time_to_relaunch_s:.1f}s after the VM came back, over the "
-                           f"{result.relaunch_slo_s:.0f}s SLO")
+                           f"{result.relaunch_slo_s:g}s SLO")
     if job_expected:
         if not matches(result.expected, result.observed):
             detail = f" ({job.message})" if job is not None and job.message else ""

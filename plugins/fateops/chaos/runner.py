@@ -44,6 +44,7 @@ from fateops.chaos.workload import (
     resubmit,
     seen,
     stop_if_running,
+    train_reference_model,
     wait_for_injection_point,
 )
 from fateops.exceptions import DrillError, FateopsError
@@ -191,12 +192,21 @@ class DrillRunner:
             result.status = "error"
             result.reasons.append(str(err))
             self._log(f"drill {drill.id} could not be carried out: {err}")
+        except Exception as err:  # an unexpected client error is still a scored, healed drill
+            log.exception("drill %s crashed", drill.id)
+            result.status = "error"
+            result.reasons.append(f"unexpected {type(err).__name__}: {err}")
         finally:
             result.timeline = dict(clock.marks)
             result.duration_s = round(time.monotonic() - started, 1)
         self._log(f"drill {drill.id}: {result.status} (expected {result.expected}, observed {result.observed}, "
                   f"detect {result.time_to_detect_s}s, recover {result.time_to_recover_s}s)")
         return result
+
+    def _mark_detected(self, result: DrillResult, clock: _Clock) -> None:
+        clock.mark("detected")
+        result.time_to_detect_s = round(clock.marks["detected"] - clock.marks["injected"], 2)
+        self._say(result, f"fault detected after {result.time_to_detect_s}s")
 
     def _say(self, result: DrillResult, line: str) -> None:
         result.evidence.append(line)
@@ -222,6 +232,8 @@ class DrillRunner:
             if injector.before_submit:
                 injector.inject(None)
                 clock.mark("injected")
+                if injector.detected():  # a lost table is visible at once, before the job is even submitted
+                    self._mark_detected(result, clock)
             if job is not None:
                 job_id = self._submit(job, result, clock)
                 ref = JobRef(job_id, job.role, str(self.ctx.party.party_id), drill.task_to_hit)
@@ -251,27 +263,13 @@ class DrillRunner:
         return job_id
 
     def _baseline(self, drill: Drill) -> Baseline | None:
-        def train_reference() -> None:
-            if self._model_trained:
-                return
-            from fateops.chaos.workload import HOMO_LR
-            from fateops.fate.jobs import homo_lr_train_job
-
-            table = ensure_drill_table(self.ctx)
-            fed = self.ctx.federation
-            hosts = [h.party_id for h in fed.hosts if h.party_id != fed.guest.party_id]
-            schema = homo_lr_train_job(fed.guest.party_id, hosts, fed.arbiter.party_id, table, [table] * len(hosts),
-                                       evaluate=False, timeout=drill.job_timeout_s, **HOMO_LR)
-            with self.ctx.fate_client(read_timeout=60) as client:
-                job_id = client.submit_job(schema).job_id
-                self._log(f"no trained model to check preservation against: training reference job {job_id}")
-                outcome = wait_for_job(client, job_id, timeout_s=drill.job_timeout_s, poll_s=2.0, log=self._log)
-            if outcome.status != "success":
-                raise DrillError(f"the reference training job {job_id} ended {outcome.status}: {outcome.message}")
-            self._model_trained = True
+        def train_once() -> None:
+            if not self._model_trained:
+                train_reference_model(self.ctx, timeout_s=drill.job_timeout_s, log=self._log)
+                self._model_trained = True
 
         with self.ctx.fate_client(read_timeout=30) as client:
-            return capture_baseline(client, drill, self.ctx.table, train_reference=train_reference)
+            return capture_baseline(client, drill, self.ctx.table, train_reference=train_once)
 
     # -------------------------------------------------------------------------------- observation
     def _observe(self, drill: Drill, injector: Injector, job_id: str | None, result: DrillResult,
@@ -291,17 +289,15 @@ class DrillRunner:
             if waiter is not None and job_done:
                 clock.mark("job_ended")
             if "detected" not in clock.marks and injector.detected():
-                clock.mark("detected")
-                result.time_to_detect_s = round(clock.marks["detected"] - clock.marks["injected"], 2)
-                self._say(result, f"fault detected after {result.time_to_detect_s}s")
+                self._mark_detected(result, clock)
             # Held faults are lifted once the job's wait is over — but never before the fault was seen
             # (a scale-down takes a moment to empty a deployment), unless it is never going to be seen.
             seen_or_hopeless = "detected" in clock.marks or now - injected > drill.recovery_deadline
             due = (spec.duration_s is not None and now - injected >= spec.duration_s) or \
                   (spec.duration_s is None and job_done and seen_or_hopeless)
             if lifted_at is None and not injector.self_healing and due:
+                lifted_at = clock.mark("lifted")  # recovery counts from here: a restart inside lift() included
                 injector.lift()
-                lifted_at = clock.mark("lifted")
                 self._say(result, f"fault lifted after {lifted_at - injected:.1f}s")
             recovery_from = injected if injector.self_healing else lifted_at
             if recovered_at is None and recovery_from is not None and "detected" in clock.marks \
@@ -370,7 +366,7 @@ class DrillRunner:
         else:
             result.preserved = {name: {"ok": ok, "detail": detail} for name, (ok, detail) in extra.items()}
             for name in drill.preserved:
-                result.preserved.setdefault(name, {"ok": None, "detail": "not checked (run without FATE Flow)"})
+                result.preserved.setdefault(name, {"ok": None, "detail": "the drill ran without FATE Flow"})
         judge(result, job=job_seen, rerun=rerun_seen, resubmitted=resubmitted, job_expected=job_seen is not None)
 
     # ------------------------------------------------------------------------------------- healing

@@ -82,9 +82,9 @@ class Scorecard:
         lines += ["| Drill | Table | Fault | Expected | Observed | Detect | Recover (SLO) | Result |",
                   "|---|---|---|---|---|---|---|---|"]
         for r in self.results:
-            recover = f"{_s(r.time_to_recover_s)} (≤ {r.recovery_slo_s:.0f}s)"
+            recover = f"{_s(r.time_to_recover_s)} (≤ {r.recovery_slo_s:g}s)"
             if r.relaunch_slo_s is not None and r.relaunch_measured:
-                recover += f"; pods {_s(r.time_to_relaunch_s)} (≤ {r.relaunch_slo_s:.0f}s)"
+                recover += f"; pods {_s(r.time_to_relaunch_s)} (≤ {r.relaunch_slo_s:g}s)"
             lines.append(f"| `{r.drill_id}` | {r.table} | {_cell(r.action)} | {r.expected} | {r.observed} | "
                          f"{_s(r.time_to_detect_s)} | {recover} | {_ICON.get(r.status, r.status)} |")
         for r in self.results:

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 __all__ = ["draw_timeline"]
 
 _COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#ef6c00", "skipped": "#9e9e9e", "dry_run": "#1565c0"}
-_MARKS = {"submitted": ("s", "#607d8b"), "detected": ("v", "#c62828"), "lifted": ("^", "#6a1b9a"),
-          "recovered": ("o", "#2e7d32"), "relaunched": ("P", "#00838f"), "job_ended": ("D", "#37474f"),
-          "rerun_ended": ("*", "#f9a825"), "resubmit_ended": ("X", "#f9a825")}
+_MARKS = {"submitted": ("s", "#607d8b"), "injected": ("x", "#000000"), "detected": ("v", "#c62828"),
+          "lifted": ("^", "#6a1b9a"), "recovered": ("o", "#2e7d32"), "relaunched": ("P", "#00838f"),
+          "job_ended": ("D", "#37474f"), "rerun_ended": ("*", "#f9a825"), "resubmit_ended": ("X", "#f9a825")}
 
 
 def draw_timeline(card: Scorecard, path: Path) -> Path:
@@ -32,6 +32,7 @@ def draw_timeline(card: Scorecard, path: Path) -> Path:
 
     rows = card.results or []
     fig, ax = plt.subplots(figsize=(11, 1.2 + 0.55 * max(1, len(rows))), dpi=110)
+    labelled: set[str] = set()
     try:
         for lane, r in enumerate(rows):
             y = len(rows) - 1 - lane
@@ -48,7 +49,8 @@ def draw_timeline(card: Scorecard, path: Path) -> Path:
             for name, (marker, colour) in _MARKS.items():
                 if name in t:
                     ax.plot(t[name], y, marker=marker, color=colour, markersize=7, linestyle="none",
-                            label=name if lane == 0 else None)
+                            label=None if name in labelled else name)
+                    labelled.add(name)
             label = f"{r.drill_id} — {r.status}"
             ax.text(0, y + 0.28, label, fontsize=8, color=_COLOURS.get(r.status, "#333"))
         ax.set_yticks([])

@@ -23,12 +23,12 @@ from fateops.fate.models import JobSnapshot, JobStatus, TaskInfo, latest_version
 from fateops.fate.watch import JobOutcome, wait_for_job
 
 __all__ = ["Baseline", "DrillJob", "build_job", "capture_baseline", "check_preserved", "rerun_job", "resubmit",
-           "seen", "stop_if_running", "wait_for_injection_point"]
+           "seen", "stop_if_running", "train_reference_model", "wait_for_injection_point"]
 
 START_DEADLINE_S = 900.0  # a busy engine may queue the drill job behind others before it runs
 RERUN_RESTART_S = 120.0
 TOY_DATA_NUM = 1000
-HOMO_LR = {"epochs": 12, "batch_size": 32, "learning_rate": 0.2}
+HOMO_LR = {"epochs": 8, "batch_size": 32, "learning_rate": 0.2}
 Log = Callable[[str], None]
 
 
@@ -190,6 +190,24 @@ def find_model(client: FateFlowClient) -> tuple[str, str, str, str] | None:
                     and client.query_model(job_id, task.role, task.party_id, task.task_name)):
                 return job_id, task.role, task.party_id, task.task_name
     return None
+
+
+def train_reference_model(ctx: DrillContext, *, timeout_s: float, log: Log) -> str:
+    """Train one homo-LR model on the drill table, so "models survive" has a model to check; returns its job."""
+    from fateops.chaos.dataset import ensure_drill_table
+
+    table = ensure_drill_table(ctx)
+    fed = ctx.federation
+    hosts = [h.party_id for h in fed.hosts if h.party_id != fed.guest.party_id]
+    schema = homo_lr_train_job(fed.guest.party_id, hosts, fed.arbiter.party_id, table, [table] * len(hosts),
+                               evaluate=False, timeout=int(timeout_s), **HOMO_LR)
+    with ctx.fate_client(read_timeout=60) as client:
+        job_id = client.submit_job(schema).job_id
+        log(f"no trained model to check preservation against: training reference job {job_id}")
+        outcome = wait_for_job(client, job_id, timeout_s=timeout_s, poll_s=2.0, log=log)
+    if outcome.status != "success":
+        raise DrillError(f"the reference training job {job_id} ended {outcome.status}: {outcome.message}")
+    return job_id
 
 
 def capture_baseline(client: FateFlowClient, drill: Drill, table: TableRef | None, *,

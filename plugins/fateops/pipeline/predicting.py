@@ -48,9 +48,11 @@ class ChosenModel:
         return asdict(self)
 
 
-def choose_model(registry: ModelRegistry, model_id: str = "", model_version: str = "") -> ChosenModel:
+def choose_model(registry: ModelRegistry, model_id: str | None = "", model_version: str | int | None = ""
+                 ) -> ChosenModel:
     """The given model (looked up in the registry for its scores, if it is there) or the promoted one."""
-    model_id, model_version = (model_id or "").strip(), str(model_version or "").strip()
+    model_id = (model_id or "").strip()
+    model_version = "" if model_version is None else str(model_version).strip()
     if model_id:
         if not model_version:
             raise ConfigError("a model id needs its model version", field="model_version", value=model_version,
@@ -81,14 +83,18 @@ def predict_spec(federation: Federation, tables: list[PartyTable], split: Split,
                        timeout=timeout_s)
 
 
-def download_scores(client: FateFlowClient, job_id: str, role: str, party_id: int | str) -> pd.DataFrame:
-    """The party's scored rows from the predict job, as ``id``, ``Class`` (if labelled), ``predict_score``."""
+def download_scores(client: FateFlowClient, job_id: str, role: str, party_id: int | str, *,
+                    task_name: str = MODEL_TASK) -> pd.DataFrame:
+    """The party's scored rows from a job's homo-LR task, as ``id``, ``Class`` (if labelled), ``predict_score``.
+
+    ``task_name`` is ``homo_lr_0`` in a predict job; a training job scores the test tables in ``homo_lr_1``.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="fateops-predict-"))
     try:
-        files = client.download_output_data(job_id, role, party_id, MODEL_TASK, workdir)
+        files = client.download_output_data(job_id, role, party_id, task_name, workdir)
         if not files:
-            raise FateFlowError(f"job {job_id}: {MODEL_TASK} of {role} {party_id} produced no data file",
-                                fix="check the predict job's homo_lr_0 log")
+            raise FateFlowError(f"job {job_id}: {task_name} of {role} {party_id} produced no data file",
+                                fix=f"check the job's {task_name} log")
         frame = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -66,8 +66,11 @@ def assemble_report(inputs: ReportInputs, directory: Path | None = None) -> RunR
     if inputs.training:
         metrics["training"] = dict(inputs.training)
     paths: dict[str, Any] = {f"predictions {p['party_id']}": p["predictions_csv"] for p in inputs.predictions}
-    counts = {"tables": {f"{t['party_id']}/{t['split']}": t.get("rows") for t in inputs.tables},
-              "synthetic_data": inputs.synthetic}
+    counts: dict[str, Any] = {"predicted_rows": {str(p["party_id"]): p.get("rows") for p in inputs.predictions}}
+    if inputs.tables:
+        counts["tables"] = {f"{t['party_id']}/{t['split']}": t.get("rows") for t in inputs.tables}
+    if inputs.synthetic is not None:
+        counts["synthetic_data"] = inputs.synthetic
     return write_run_report(directory or reports_dir(), inputs.run_id, y_score=scored["predict_score"].to_numpy(),
                             y_true=None if labels is None else labels.to_numpy(), metrics=metrics,
                             job_ids=job_ids(inputs), counts=counts, paths=paths,

@@ -21,7 +21,7 @@ from fateops.exceptions import FateFlowError
 from fateops.fate.client import FateFlowClient
 from fateops.fate.jobs import DEFAULT_METRICS, HomoLRParams, homo_lr_train_job
 from fateops.fate.metrics import metric_values
-from fateops.federation import Federation
+from fateops.federation import Federation, Party
 from fateops.pipeline.tables import PartyTable, data_parties, data_role, tables_for_job
 from fateops.registry import ModelRecord, ModelRegistry
 
@@ -123,19 +123,27 @@ def headline_scores(parties: Mapping[str, Mapping[str, Mapping[str, float]]], gu
                         fix="check that evaluation_0 ran on the guest (job log) and that the tables have labels")
 
 
-def collect_train_result(client: FateFlowClient, federation: Federation, *, job_id: str, model_id: str,
-                         model_version: str, settings: TrainSettings | None = None) -> TrainResult:
-    """Query every data party's ``evaluation_0`` metrics and pick the headline."""
-    parties: dict[str, dict[str, dict[str, float]]] = {}
-    for party in data_parties(federation):
-        role = data_role(party)
-        records = client.query_metrics(job_id, str(role), party.party_id, EVALUATION_TASK)
-        parties[str(party.party_id)] = flatten_scores(records)
-    guest = str(federation.guest.party_id)
-    headline, source = headline_scores(parties, guest)
+def evaluation_records(client: FateFlowClient, job_id: str, party: Party) -> list[dict[str, Any]]:
+    """One party's ``evaluation_0`` metric records, read from that party's own FATE Flow."""
+    return client.query_metrics(job_id, str(data_role(party)), party.party_id, EVALUATION_TASK)
+
+
+def train_result(federation: Federation, records: Mapping[str, Iterable[Mapping[str, Any]]], *, job_id: str,
+                 model_id: str, model_version: str, settings: TrainSettings | None = None) -> TrainResult:
+    """Scores per party (``records`` keyed by party id) and the guest's headline."""
+    parties = {str(p.party_id): flatten_scores(records.get(str(p.party_id), [])) for p in data_parties(federation)}
+    headline, source = headline_scores(parties, str(federation.guest.party_id))
     return TrainResult(job_id=job_id, model_id=model_id, model_version=str(model_version), parties=parties,
                        headline=headline, headline_source=source,
                        settings=settings.as_dict() if settings else {})
+
+
+def collect_train_result(client: FateFlowClient, federation: Federation, *, job_id: str, model_id: str,
+                         model_version: str, settings: TrainSettings | None = None) -> TrainResult:
+    """:func:`train_result` with every party's records read through one client (one FATE Flow serves all)."""
+    records = {str(p.party_id): evaluation_records(client, job_id, p) for p in data_parties(federation)}
+    return train_result(federation, records, job_id=job_id, model_id=model_id, model_version=model_version,
+                        settings=settings)
 
 
 def register_result(result: TrainResult, registry: ModelRegistry, *, dataset: Mapping[str, Any] | None = None

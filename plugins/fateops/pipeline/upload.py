@@ -15,20 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from fateops.data import schema
-from fateops.exceptions import FateFlowError
 from fateops.fate.client import FateFlowClient
 from fateops.fate.models import TableInfo
 from fateops.fate.upload import csv_meta
 from fateops.fate.watch import wait_for_job
+from fateops.pipeline.errors import TableCheckFailed
+
+__all__ = ["TableCheckFailed", "count_rows", "prepared_meta", "upload_and_verify", "verify_table"]
 
 Log = Callable[[str], None]
-
-
-class TableCheckFailed(FateFlowError):
-    """An upload job succeeded but the table is missing or differs from the prepared file."""
-
-    default_fix = ("re-run the upload task; if it persists, read the upload job's transformer_0 log "
-                   "(the CSV's header/delimiter may not match the meta)")
 
 
 def prepared_meta() -> dict[str, Any]:

@@ -62,9 +62,9 @@ class DrillContext:
     table: TableRef | None = None
     dataset: str | None = None  # local CSV behind ``table`` (re-uploaded by a heal)
     run_id: str = "manual"
-    probe_timeout_s: float = 3.0
+    probe_timeout_s: float = 2.0
 
-    def fate_client(self, *, read_timeout: float | None = None) -> FateFlowClient:
+    def fate_client(self, *, read_timeout: float | None = None, attempts: int = 2) -> FateFlowClient:
         """A client with short timeouts: a probe must answer "unreachable" fast, not after minutes."""
         from fateops.fate.client import FateFlowClient
         from fateops.fate.retry import RetryPolicy
@@ -73,14 +73,14 @@ class DrillContext:
             raise DrillError("no FATE Flow URL in the drill context", fix="pass the party's fateflow connection")
         return FateFlowClient(self.fateflow_url, connect_timeout=self.probe_timeout_s,
                               read_timeout=read_timeout or self.probe_timeout_s, auth=self.fate_auth,
-                              retry=RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=1.0))
+                              retry=RetryPolicy(max_attempts=attempts, base_delay=0.5, max_delay=1.0))
 
     def fate_healthy(self) -> bool:
-        """FATE Flow answers its health call right now."""
+        """FATE Flow answers its health call right now (one try: the probe *is* the question)."""
         from fateops.exceptions import FateopsError
 
         try:
-            with self.fate_client() as client:
+            with self.fate_client(attempts=1) as client:
                 client.health()
             return True
         except FateopsError:

@@ -156,8 +156,14 @@ class DeletePods(_KubeTarget):
 
     def events(self) -> list[dict[str, Any]]:
         fresh = [p for p in self.pods() if p.metadata.uid not in self.deleted]
-        return [{"kind": "PodReplaced", "pod": p.metadata.name, "ready": pod_ready(p),
-                 "created": p.metadata.creation_timestamp.isoformat() if p.metadata.creation_timestamp else None}
+        def ready_since(pod: Any) -> str | None:
+            cond = next((c for c in (pod.status.conditions or []) if c.type == "Ready" and c.status == "True"), None)
+            return cond.last_transition_time.isoformat() if cond and cond.last_transition_time else None
+
+        return [{"kind": "PodReplaced", "pod": p.metadata.name, "ready": pod_ready(p), "node": p.spec.node_name,
+                 "created": p.metadata.creation_timestamp.isoformat() if p.metadata.creation_timestamp else None,
+                 "ready_since": ready_since(p),
+                 "message": f"{p.metadata.name} on {p.spec.node_name} replaced {', '.join(self.deleted.values())}"}
                 for p in fresh]
 
     def lift(self) -> None:

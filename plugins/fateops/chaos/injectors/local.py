@@ -128,7 +128,7 @@ class PauseEngine(Injector):
         return self.ctx.fate_healthy()
 
     def lift(self) -> None:
-        if self.paused is not None and self.paused.signal(signal.SIGCONT):
+        if self.paused is not None and self.paused.stopped() and self.paused.signal(signal.SIGCONT):
             self.note(f"SIGCONT sent to the engine server pid {self.paused.pid}")
 
     def record(self) -> dict[str, Any]:

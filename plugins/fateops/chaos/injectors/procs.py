@@ -35,6 +35,11 @@ class ProcRef:
         stat = _stat(self.pid)
         return stat is not None and stat[2] != "Z" and int(stat[21]) == self.start_ticks
 
+    def stopped(self) -> bool:
+        """Still the same process, and stopped by a signal (SIGSTOP) right now."""
+        stat = _stat(self.pid)
+        return stat is not None and stat[2] == "T" and int(stat[21]) == self.start_ticks
+
     def signal(self, sig: signal.Signals) -> bool:
         """Send ``sig`` if this is still the same process; False when it is gone (or a new one)."""
         if not self.alive():

@@ -19,6 +19,7 @@ from fateops.vsphere import actions
 __all__ = ["HostFailure", "MaintenanceMode", "PowerOffVm"]
 
 EVIDENCE_EVENTS = ("VmPoweredOffEvent", "DasHostFailedEvent", *actions.HA_RESTART_EVENTS)
+EVENT_WAIT_S = 15.0
 
 
 class _VSphereTarget(Injector):
@@ -112,7 +113,15 @@ class PowerOffVm(_VSphereTarget):
         return actions.power_state(self._vm()) == "poweredOn"
 
     def events(self) -> list[dict[str, Any]]:
-        return self._events(self._vm())
+        """The VM's events since the injection — after waiting (bounded) for the restart event itself, which
+        vCenter may log a moment after the power state flipped."""
+        vm = self._vm()
+        if self.since is not None and actions.power_state(vm) == "poweredOn":
+            found = actions.wait_for_event(self.session, actions.HA_RESTART_EVENTS, entity=vm,
+                                           since=self.since - dt.timedelta(seconds=1), timeout_s=EVENT_WAIT_S)
+            if found is None:
+                self.note(f"no restart event for VM {vm.name} within {EVENT_WAIT_S:.0f}s of QueryEvents")
+        return self._events(vm)
 
     def lift(self) -> None:
         if actions.power_on(self._vm()):

@@ -1,0 +1,162 @@
+"""``fateops demo up|down``: the credit-card pipeline end to end on a laptop, driven like a user would.
+
+``up`` starts (or reuses) the embedded FATE engine and Airflow's four components on 127.0.0.1,
+triggers ``fate_credit_card_pipeline`` **through Airflow's REST API**, prints every task state change
+while it runs, and ends with the AUC, the predictions and report paths, the UI URL and how to log in.
+``down`` stops what ``up`` started and nothing else: the engine only if ``up`` started it (a
+``fateops engine start`` of your own is left alone), the Airflow components of the demo's home.
+
+Both are idempotent: ``up`` reuses whatever already runs and just triggers a new run; ``down`` with
+nothing running says so. What was started is recorded in ``<state_dir>/demo.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fateops.exceptions import FateopsError
+from fateops.paths import state_dir
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "fate_credit_card_pipeline"
+FULL_ROWS = 284_807
+DEFAULT_ROWS = FULL_ROWS
+Out = Callable[[str], None]
+
+
+class DemoFailed(FateopsError):
+    """The pipeline run ended in a state other than success."""
+
+    default_fix = "open the run in the Airflow UI (URL above) and read the failed task's log"
+
+
+@dataclass
+class DemoOptions:
+    """What ``fateops demo up`` runs."""
+
+    rows: int = DEFAULT_ROWS
+    port: int | None = None
+    timeout_s: float = 3 * 3600
+    conf: dict[str, Any] = field(default_factory=dict)
+
+    def run_conf(self) -> dict[str, Any]:
+        return {"rows": self.rows, **self.conf}
+
+
+def state_file() -> Path:
+    return state_dir() / "demo.json"
+
+
+def _load_state() -> dict[str, Any]:
+    try:
+        return json.loads(state_file().read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _save_state(state: dict[str, Any]) -> None:
+    state_file().parent.mkdir(parents=True, exist_ok=True)
+    state_file().write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+
+
+def _stack(port: int | None, engine_url: str) -> Any:
+    from fateops.localstack import AirflowStack
+
+    stack = AirflowStack(extra_env={"AIRFLOW_CONN_FATEFLOW_DEFAULT": engine_url.replace("http://", "fateflow://")})
+    if port is not None:
+        stack.port = port
+    return stack
+
+
+def up(options: DemoOptions, out: Out = print) -> dict[str, Any]:
+    """Start what is missing, run the pipeline over REST, print the outcome; returns the report XCom."""
+    from fateops.engine import LocalEngine
+    from fateops.localstack import AirflowRestClient
+
+    started = time.monotonic()
+    state = _load_state()
+
+    engine = LocalEngine()
+    engine_was_running = engine.pid() is not None
+    out(f"==> FATE engine at {engine.config.base_url} ({'already running' if engine_was_running else 'starting'})")
+    status = engine.start(timeout_s=300)
+    state["engine_started"] = bool(state.get("engine_started")) or not engine_was_running
+    state["engine_url"] = status.url
+    out(f"    FATE Flow {status.version}, {len(status.components)} components")
+
+    stack = _stack(options.port if options.port is not None else state.get("port"), status.url)
+    before = {name for name, pid in stack.running().items() if pid is not None}
+    out(f"==> Airflow api-server, scheduler, dag-processor, triggerer on {stack.url} "
+        f"({'already running' if len(before) == 4 else 'starting'})")
+    state.update(port=stack.port, airflow_home=str(stack.home))
+    _save_state(state)  # before the wait: `demo down` must find what we started even if start-up fails
+    stack.start(timeout_s=300)
+    password = stack.admin_password()
+    if not password:
+        raise FateopsError(f"no admin password in {stack.password_file}", fix="run `fateops demo down`, then retry")
+
+    with AirflowRestClient(stack.url, "admin", password, timeout_s=30) as api:
+        api.wait_for_dag(DAG_ID, timeout_s=300)
+        api.unpause(DAG_ID)
+        run_id = api.trigger(DAG_ID, conf=options.run_conf(), note="fateops demo up")
+        out(f"==> triggered {DAG_ID} run {run_id} through the REST API (conf {json.dumps(options.run_conf())})")
+        t0 = time.monotonic()
+
+        def progress(task: str, task_state: str | None) -> None:
+            if task_state is not None:
+                out(f"    [{time.monotonic() - t0:7.1f}s] {task:<40} {task_state}")
+
+        final = api.wait_for_run(DAG_ID, run_id, timeout_s=options.timeout_s, on_change=progress)
+        if final != "success":
+            failed = sorted(t for t, s in api.task_states(DAG_ID, run_id).items() if s in ("failed", "upstream_failed"))
+            raise DemoFailed(f"run {run_id} ended {final}; failed tasks: {', '.join(failed) or 'none'} — "
+                             f"{stack.url}/dags/{DAG_ID}/runs/{run_id}")
+        result: dict[str, Any] = api.xcom(DAG_ID, run_id, "report")
+    _print_outcome(result, stack, password, run_id, time.monotonic() - started, out)
+    return result
+
+
+def _print_outcome(result: dict[str, Any], stack: Any, password: str, run_id: str, seconds: float, out: Out) -> None:
+    auc = result.get("auc")
+    training_auc = result.get("training_auc")
+    out("")
+    out(f"==> {DAG_ID} succeeded in {seconds:.0f} s (run {run_id})")
+    out(f"    AUC (guest's held-out rows, scored by the federated model): {auc:.4f}" if auc is not None
+        else "    AUC: n/a (no labels)")
+    if training_auc is not None:
+        out(f"    AUC reported by FATE's evaluation at training time:         {training_auc:.4f}")
+    for party, path in sorted(result.get("predictions", {}).items()):
+        out(f"    predictions of party {party}: {path}")
+    out(f"    report JSON: {result['report_json']}")
+    out(f"    report PNG:  {result['report_png']}")
+    for what, job_id in result.get("job_ids", {}).items():
+        out(f"    FATE job {what}: {job_id}")
+    out(f"==> Airflow UI: {stack.url}  (user admin, password {password} — read from {stack.password_file})")
+    out("    stop everything with: make demo-down   (or: fateops demo down)")
+
+
+def down(out: Out = print) -> dict[str, Any]:
+    """Stop the Airflow components of the demo and the engine if the demo started it."""
+    from fateops.engine import LocalEngine
+
+    state = _load_state()
+    stack = _stack(state.get("port"), state.get("engine_url", ""))
+    if state.get("airflow_home"):
+        stack.home = Path(state["airflow_home"])
+    stopped = stack.stop()
+    out(f"==> Airflow components stopped: {', '.join(stopped) if stopped else 'none were running'}")
+    engine_stopped = False
+    if state.get("engine_started"):
+        engine_stopped = LocalEngine().stop()
+        out(f"==> FATE engine {'stopped' if engine_stopped else 'was not running'}")
+    else:
+        out("==> FATE engine left alone (the demo did not start it)")
+    state_file().unlink(missing_ok=True)
+    return {"airflow_stopped": stopped, "engine_stopped": engine_stopped}

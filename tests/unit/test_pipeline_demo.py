@@ -1,0 +1,48 @@
+"""`fateops demo`: the command line, and `down` stopping only what `up` recorded (safe when nothing runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fateops import cli, demo
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FATEOPS_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("FATEOPS_ENGINE_PORT", "9999")  # nothing listens there; nothing may be stopped
+    return tmp_path
+
+
+def test_up_options_from_the_command_line(state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[demo.DemoOptions] = []
+    monkeypatch.setattr(demo, "up", lambda options, out=print: seen.append(options) or {})
+    assert cli.main(["demo", "up", "--rows", "50000", "--port", "8090", "--conf", '{"epochs": 3}']) == 0
+    assert cli.main(["demo", "up", "--full"]) == 0
+    assert cli.main(["demo", "up"]) == 0
+    assert seen[0].run_conf() == {"rows": 50000, "epochs": 3} and seen[0].port == 8090
+    assert seen[1].rows == demo.FULL_ROWS and seen[2].rows == demo.DEFAULT_ROWS
+
+
+def test_bad_conf_is_a_config_error(state: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["demo", "up", "--conf", "{epochs: 3"]) == 2
+    assert "--conf is not JSON" in capsys.readouterr().err
+
+
+def test_down_with_nothing_running_stops_nothing_and_leaves_a_foreign_engine_alone(state: Path) -> None:
+    lines: list[str] = []
+    assert demo.down(out=lines.append) == {"airflow_stopped": [], "engine_stopped": False}
+    assert lines == ["==> Airflow components stopped: none were running",
+                     "==> FATE engine left alone (the demo did not start it)"]
+
+
+def test_down_forgets_what_up_recorded(state: Path) -> None:
+    demo.state_file().write_text(json.dumps({"engine_started": True, "port": 8090,
+                                             "airflow_home": str(state / "airflow")}))
+    lines: list[str] = []
+    assert demo.down(out=lines.append)["airflow_stopped"] == []
+    assert lines[1] == "==> FATE engine was not running"
+    assert not demo.state_file().exists()

@@ -1,0 +1,98 @@
+"""The training job spec built from Params, FATE's evaluation records read back, the registry decision."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fateops.exceptions import ConfigError, FateFlowError
+from fateops.federation import load_federation
+from fateops.pipeline.tables import party_tables
+from fateops.pipeline.training import (
+    TrainResult,
+    TrainSettings,
+    flatten_scores,
+    headline_scores,
+    register_result,
+    train_job,
+    train_result,
+)
+from fateops.registry import ModelRegistry, PromotionRule
+
+RECORDS = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline" / "evaluation_guest_records.json"
+
+
+def test_settings_from_params_take_the_dag_names_and_keep_the_seeds_defaults() -> None:
+    assert TrainSettings.from_params({}) == TrainSettings(epochs=5, batch_size=100, learning_rate=0.15,
+                                                          penalty="l2", alpha=0.01, optimizer="sgd")
+    chosen = TrainSettings.from_params({"epochs": "10", "learning_rate": 0.3, "penalty": "L1", "optimizer": "ADAM",
+                                        "auc_threshold": 0.9})
+    assert (chosen.epochs, chosen.learning_rate, chosen.penalty, chosen.optimizer) == (10, 0.3, "l1", "adam")
+
+
+@pytest.mark.parametrize(("field", "value"), [("epochs", 0), ("batch_size", 0), ("learning_rate", -1.0),
+                                              ("penalty", "l3"), ("optimizer", "newton")])
+def test_bad_hyper_parameters_fail_before_a_job_is_submitted(field: str, value: object) -> None:
+    with pytest.raises(ConfigError) as err:
+        TrainSettings(**{field: value})
+    assert err.value.field == field
+
+
+def test_train_job_trains_on_train_tables_and_evaluates_every_test_table() -> None:
+    federation = load_federation()
+    spec = train_job(federation, party_tables(federation, "ns"), TrainSettings(epochs=7), timeout_s=900)["dag"]
+    assert spec["conf"]["task"]["timeout"] == 900
+    assert set(spec["tasks"]) == {"reader_0", "homo_lr_0", "reader_2", "homo_lr_1", "evaluation_0"}
+    assert spec["tasks"]["homo_lr_0"]["parameters"]["epochs"] == 7
+    assert spec["tasks"]["homo_lr_0"]["parameters"]["optimizer"]["optimizer_params"] == {"lr": 0.15}
+    assert spec["party_tasks"]["guest_9999"]["tasks"]["reader_0"]["parameters"] == {
+        "name": "creditcard_9999_train", "namespace": "ns"}
+    assert spec["party_tasks"]["host_10000"]["tasks"]["reader_2"]["parameters"] == {
+        "name": "creditcard_10000_test", "namespace": "ns"}
+    roles = {p["role"]: p["party_id"] for p in spec["parties"]}
+    assert roles == {"guest": ["9999"], "host": ["10000"], "arbiter": ["9999"]}
+    assert set(spec["tasks"]["evaluation_0"]["parameters"]["metrics"]) >= {"auc", "ks", "binary_precision",
+                                                                           "binary_recall"}
+
+
+def test_real_evaluation_records_flatten_to_train_and_test_scores() -> None:
+    scores = flatten_scores(json.loads(RECORDS.read_text()))
+    assert set(scores) == {"train_set", "test_set"}
+    assert scores["test_set"]["auc"] == pytest.approx(0.9221141581632654)
+    assert set(scores["test_set"]) == {"auc", "ks", "binary_precision", "binary_recall", "binary_accuracy"}
+    headline, source = headline_scores({"9999": scores, "10000": {}}, "9999")
+    assert source == "party 9999 test_set"
+    assert headline == {"auc": scores["test_set"]["auc"], "ks": scores["test_set"]["ks"],
+                        "precision": 1.0, "recall": 0.1875, "accuracy": 0.98375}
+
+
+def test_no_guest_scores_is_an_error_naming_the_guest() -> None:
+    with pytest.raises(FateFlowError, match="guest 9999"):
+        headline_scores({"10000": {"test_set": {"auc": 0.9}}}, "9999")
+
+
+def _result(job: str, auc: float | None) -> TrainResult:
+    return TrainResult(job_id=job, model_id=job, model_version="0", parties={"9999": {"test_set": {"auc": auc}}},
+                       headline={"auc": auc, "ks": 0.5}, headline_source="party 9999 test_set",
+                       settings=TrainSettings().as_dict())
+
+
+def test_registration_applies_the_promotion_rule(tmp_path: Path) -> None:
+    registry = ModelRegistry(tmp_path, rule=PromotionRule(threshold=0.9, tolerance=0.01))
+    first = register_result(_result("j1", 0.95), registry, dataset={"tables": ["fate://ns/a"]})
+    assert first.was_promoted and first.params["epochs"] == 5 and first.dataset == {"tables": ["fate://ns/a"]}
+    assert not register_result(_result("j2", 0.93), registry).was_promoted
+    assert registry.promoted().job_id == "j1"
+    with pytest.raises(FateFlowError, match="no AUC"):
+        register_result(_result("j3", None), registry)
+
+
+def test_train_result_keeps_every_partys_scores_from_its_own_records() -> None:
+    records = json.loads(RECORDS.read_text())
+    result = train_result(load_federation(), {"9999": records, "10000": []}, job_id="j", model_id="m",
+                          model_version=0, settings=TrainSettings())
+    assert result.model_version == "0" and result.parties["10000"] == {}
+    assert result.auc == pytest.approx(0.9221141581632654) and result.settings["epochs"] == 5
+    assert TrainResult(**result.as_dict()) == result  # what travels through XCom rebuilds the same result
