@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag
 
 from fateops.airflow.defaults import (
     DEFAULT_ARGS,
@@ -15,10 +14,8 @@ from fateops.airflow.defaults import (
     poll_interval_param,
     sensor_timeout_param,
 )
+from fateops.airflow.federation_stages import federate_params, federate_stage
 from fateops.airflow.kubernetes import validate_federation
-from fateops.airflow.pod_steps import FatePartySubmitJobOperator
-from fateops.airflow.sensors import FateJobSensor
-from fateops.airflow.tasks import sensor_kwargs
 
 DOC = """
 ### Federate the parties through the Exchange and run the toy example
@@ -57,48 +54,12 @@ Params: the federation config, the job's own timeout (`dag.conf.task.timeout`), 
         "job_timeout_s": job_timeout_param(600),
         "sensor_timeout_s": sensor_timeout_param(600),
         "poll_interval_s": poll_interval_param(),
-        "exchange_timeout_s": Param(600, type="integer", minimum=10, title="Exchange deadline (s)",
-                                    description="Kubernetes: how long configure_exchange waits for the parties' and "
-                                                "the exchange's load-balancer IPs and rollouts."),
+        **federate_params(),
     },
     dagrun_timeout=timedelta(hours=1),
 )
 def fate_exchange_federate() -> None:
-    @task
-    def check_party(party: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        from fateops.airflow.tasks import check_fateflow
-
-        return check_fateflow(params["federation"], party["party_id"])
-
-    @task(execution_timeout=timedelta(minutes=20))
-    def configure_exchange(checked: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
-        from fateops.airflow.kubernetes import configure_exchange
-
-        return configure_exchange(params["federation"], timeout_s=float(params["exchange_timeout_s"]))
-
-    @task
-    def plan_toy_jobs(exchange: dict[str, Any], params: dict[str, Any]) -> list[dict[str, Any]]:
-        from fateops.airflow.kubernetes import toy_plans
-
-        return toy_plans(params["federation"], int(params["job_timeout_s"]))
-
-    @task(retries=0)
-    def summarize(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
-        outcomes = list(outcomes)  # a lazy XCom sequence is not itself storable as XCom
-        for outcome in outcomes:
-            print(f"toy example job {outcome['job_id']}: {outcome['status']} {outcome['party_statuses']}")
-        return {"pairs": len(outcomes), "all_succeeded": all(o["status"] == "success" for o in outcomes),
-                "jobs": outcomes}
-
-    parties = validate_federation()
-    exchange = configure_exchange(check_party.expand(party=parties))
-    submitted = FatePartySubmitJobOperator.partial(task_id="submit_toy_example").expand_kwargs(plan_toy_jobs(exchange))
-    waited = FateJobSensor.partial(
-        task_id="wait_toy_example",
-        wait_timeout="{{ params.sensor_timeout_s }}",
-        poll_interval="{{ params.poll_interval_s }}",
-    ).expand_kwargs(submitted.output.map(sensor_kwargs))
-    summarize(waited.output)
+    federate_stage(validate_federation())
 
 
 fate_exchange_federate()

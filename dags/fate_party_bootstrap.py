@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag
 
 from fateops.airflow.defaults import DEFAULT_ARGS, TAGS_BASE, federation_param
+from fateops.airflow.federation_stages import bootstrap_params, bootstrap_stage
 from fateops.airflow.kubernetes import validate_federation
 
 DOC = """
@@ -41,50 +41,12 @@ The last task's XCom holds the engine version, the components and each party's F
     doc_md=DOC,
     params={
         "federation": federation_param(),
-        "ready_timeout_s": Param(300, type="integer", minimum=10, title="Readiness deadline (s)",
-                                 description="How long to wait for each party's FATE Flow to serve jobs."),
+        **bootstrap_params(),
     },
     dagrun_timeout=timedelta(hours=1),
 )
 def fate_party_bootstrap() -> None:
-    @task
-    def preflight(party: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        from fateops.airflow.kubernetes import party_and_backend
-
-        party_obj, backend = party_and_backend(params["federation"], party["party_id"])
-        warnings = backend.preflight(party_obj)
-        for warning in warnings:
-            print(f"WARNING party {party_obj.label}: {warning}")
-        return {**party, "warnings": warnings}
-
-    @task(execution_timeout=timedelta(minutes=45))
-    def provision(party: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        from fateops.airflow.kubernetes import party_and_backend
-
-        party_obj, backend = party_and_backend(params["federation"], party["party_id"])
-        return backend.provision(party_obj).as_dict()
-
-    @task(retries=0)  # the deadline is the retry policy: raise ready_timeout_s rather than wait blindly again
-    def wait_ready(party: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        from fateops.airflow.kubernetes import party_and_backend
-
-        party_obj, backend = party_and_backend(params["federation"], party["party_id"])
-        return backend.wait_ready(party_obj, float(params["ready_timeout_s"])).as_dict()
-
-    @task(retries=0)
-    def report(ready: list[dict[str, Any]]) -> dict[str, Any]:
-        summary = {"parties": {str(r["party_id"]): r for r in ready},
-                   "versions": sorted({str(r["version"]) for r in ready})}
-        for r in ready:
-            components = r.get("details", {}).get("components", [])
-            print(f"party {r['party_id']} ({r['backend']}): ready={r['ready']} FATE Flow {r['version']} "
-                  f"at {r['fateflow_url']} — {len(components)} components: {', '.join(components)}")
-        return summary
-
-    parties = validate_federation()
-    checked = preflight.expand(party=parties)
-    provisioned = provision.expand(party=checked)
-    report(wait_ready.expand(party=provisioned))
+    bootstrap_stage(validate_federation())
 
 
 fate_party_bootstrap()

@@ -110,7 +110,7 @@ def up(options: DemoOptions, out: Out = print) -> dict[str, Any]:
         t0 = time.monotonic()
 
         def progress(task: str, task_state: str | None) -> None:
-            if task_state is not None:
+            if task_state not in (None, "scheduled", "queued", "removed"):  # the changes a person cares about
                 out(f"    [{time.monotonic() - t0:7.1f}s] {task:<40} {task_state}")
 
         final = api.wait_for_run(DAG_ID, run_id, timeout_s=options.timeout_s, on_change=progress)

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from fateops.config_files import config_error, read_config_yaml
 from fateops.exceptions import ConfigError
 from fateops.paths import CONFIGS_DIR
 
@@ -190,23 +190,6 @@ class Federation(_Strict):
         return ids
 
 
-def _format_validation_error(err: ValidationError, source: str) -> ConfigError:
-    first = err.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "<root>"
-    value = first.get("input")
-    msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        msg, value = "unknown field (typo?)", None
-    elif first["type"] == "missing":
-        msg, value = "required field is missing", None
-    shown_value = value if isinstance(value, str | int | float) or value is None else None
-    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return ConfigError(
-        f"{source}: {msg}{more}", field=field, value=shown_value,
-        fix="see include/configs/README.md for every field of a federation config",
-    )
-
-
 def parse_federation(data: Any, *, source: str = "<federation>") -> Federation:
     """Validate a federation mapping (e.g. from YAML or a DAG Param)."""
     if not isinstance(data, dict):
@@ -214,23 +197,11 @@ def parse_federation(data: Any, *, source: str = "<federation>") -> Federation:
     try:
         return Federation.model_validate(data)
     except ValidationError as err:
-        raise _format_validation_error(err, source) from None
+        raise config_error(err, source=source,
+                           fix="see include/configs/README.md for every field of a federation config") from None
 
 
 def load_federation(path: str | Path | None = None) -> Federation:
     """Read and validate a federation YAML file (default: the embedded local one)."""
-    path = Path(path) if path else DEFAULT_FEDERATION_FILE
-    if not path.is_absolute() and not path.exists():
-        path = CONFIGS_DIR / path
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError("federation config file not found", field="path", value=str(path),
-                          fix="pass a path relative to include/configs/ or an absolute path") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path.name}: not valid YAML{where}", fix="fix the YAML syntax") from None
+    path, data = read_config_yaml(path, default=DEFAULT_FEDERATION_FILE, what="federation config file")
     return parse_federation(data, source=path.name)

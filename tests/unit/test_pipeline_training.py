@@ -26,7 +26,7 @@ RECORDS = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline" / "evalu
 
 def test_settings_from_params_take_the_dag_names_and_keep_the_seeds_defaults() -> None:
     assert TrainSettings.from_params({}) == TrainSettings(epochs=5, batch_size=100, learning_rate=0.15,
-                                                          penalty="l2", alpha=0.01, optimizer="sgd")
+                                                          penalty="l2", alpha=1e-5, optimizer="sgd")
     chosen = TrainSettings.from_params({"epochs": "10", "learning_rate": 0.3, "penalty": "L1", "optimizer": "ADAM",
                                         "auc_threshold": 0.9})
     assert (chosen.epochs, chosen.learning_rate, chosen.penalty, chosen.optimizer) == (10, 0.3, "l1", "adam")

@@ -57,7 +57,8 @@ def test_deadline_while_running_is_a_timeout() -> None:
     assert watch.outcome(running, now=99.0) is None
     outcome = watch.outcome(running, now=100.0)
     assert outcome is not None and outcome.status == "timeout"
-    assert "toy_0@guest:9999" in outcome.message and "stopped" in outcome.message
+    assert "toy_0@guest:9999" in outcome.message and "deadline passed" in outcome.message
+    assert "stopped" not in outcome.message  # only the wait that actually stopped it may say so
     with pytest.raises(FateJobTimeout):
         outcome.raise_for_status()
 
@@ -74,6 +75,7 @@ class _ScriptedClient:
         self.snaps = snaps
         self.stopped: list[str] = []
         self.last: JobSnapshot | None = None
+        self.stop_error: Exception | None = None
 
     def _next(self) -> JobSnapshot:
         item = self.snaps.pop(0) if len(self.snaps) > 1 else self.snaps[0]
@@ -86,6 +88,8 @@ class _ScriptedClient:
         return self._next()
 
     def stop_job(self, job_id: str) -> None:
+        if self.stop_error is not None:
+            raise self.stop_error
         self.stopped.append(job_id)
 
     def task_error_excerpt(self, job_id: str, role: str, party_id: str, task_name: str, *, max_lines: int = 30) -> str:
@@ -97,6 +101,24 @@ def test_sync_wait_stops_the_job_on_its_deadline_even_when_the_engine_is_down() 
     outcome = wait_for_job(client, "j1", timeout_s=0.3, poll_s=0.05, log=lambda _: None)
     assert outcome.status == "timeout"
     assert client.stopped == ["j1"]
+    assert outcome.message.endswith("; the job was stopped")
+
+
+def test_a_timeout_whose_stop_fails_says_the_job_may_still_run_and_how_to_stop_it() -> None:
+    client = _ScriptedClient([_snap({"guest:9999": "running"})])
+    client.stop_error = FateFlowUnavailable("connection refused")
+    outcome = wait_for_job(client, "j1", timeout_s=0.1, poll_s=0.05, log=lambda _: None)
+    assert outcome.status == "timeout" and client.stopped == []
+    assert "was stopped" not in outcome.message
+    assert "stopping it failed" in outcome.message and "connection refused" in outcome.message
+    assert "flow job stop -j j1" in outcome.message
+
+
+def test_a_timeout_without_stop_on_timeout_leaves_the_job_running_and_says_so() -> None:
+    client = _ScriptedClient([_snap({"guest:9999": "running"})])
+    outcome = wait_for_job(client, "j1", timeout_s=0.1, poll_s=0.05, log=lambda _: None, stop_on_timeout=False)
+    assert outcome.status == "timeout" and client.stopped == []
+    assert outcome.message.endswith("the job was left running (stop_on_timeout is off)")
 
 
 def test_async_wait_attaches_the_log_excerpt_of_a_failure() -> None:

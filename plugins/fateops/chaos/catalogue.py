@@ -9,13 +9,13 @@ mistake is reported before anything is touched, naming the drill row, the field 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from fateops.config_files import config_error, read_config_yaml
 from fateops.exceptions import ConfigError
 from fateops.k8s.chart_contract import EXCHANGE_COMPONENTS, PARTY_COMPONENTS, STATEFUL_COMPONENTS
 from fateops.paths import CONFIGS_DIR
@@ -204,26 +204,18 @@ class Catalogue(_Strict):
         return sorted(chosen, key=lambda d: order[d.id])
 
 
-def _error(err: ValidationError, data: Any, source: str) -> ConfigError:
-    first = err.errors()[0]
-    loc = list(first["loc"])
-    where = ".".join(str(p) for p in loc) or "<root>"
-    if len(loc) >= 2 and loc[0] == "drills" and isinstance(loc[1], int):
-        try:
-            drill_id = data["drills"][loc[1]].get("id", "?")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            drill_id = "?"
-        where = f"drills[{loc[1]}] (id {drill_id})" + ("." + ".".join(str(p) for p in loc[2:]) if loc[2:] else "")
-    msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        msg = "unknown field (typo?)"
-    elif first["type"] == "missing":
-        msg = "required field is missing"
-    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    value = first.get("input") if first["type"] not in ("extra_forbidden", "missing") else None
-    shown = value if isinstance(value, str | int | float) else None
-    return ConfigError(f"{source}: {msg}{more}", field=where, value=shown,
-                       fix="see docs/resilience-drills.md for every field of a drill")
+def _drill_field(data: Any) -> Callable[[tuple[Any, ...]], str]:
+    """Name a failing drill by its id as well as its position (``drills[3] (id t4-spark-worker).fault``)."""
+    def name(loc: tuple[Any, ...]) -> str:
+        where = ".".join(str(p) for p in loc)
+        if len(loc) >= 2 and loc[0] == "drills" and isinstance(loc[1], int):
+            try:
+                drill_id = data["drills"][loc[1]].get("id", "?")
+            except (KeyError, IndexError, TypeError, AttributeError):
+                drill_id = "?"
+            where = f"drills[{loc[1]}] (id {drill_id})" + ("." + ".".join(str(p) for p in loc[2:]) if loc[2:] else "")
+        return where
+    return name
 
 
 def parse_catalogue(data: Any, *, source: str = "<drills>") -> Catalogue:
@@ -233,23 +225,11 @@ def parse_catalogue(data: Any, *, source: str = "<drills>") -> Catalogue:
     try:
         return Catalogue.model_validate(data)
     except ValidationError as err:
-        raise _error(err, data, source) from None
+        raise config_error(err, source=source, name_field=_drill_field(data),
+                           fix="see include/configs/README.md (drill catalogue) for every field of a drill") from None
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Read and validate ``drills.yaml`` (default: ``include/configs/drills.yaml``)."""
-    path = Path(path) if path else DEFAULT_CATALOGUE_FILE
-    if not path.is_absolute() and not path.exists():
-        path = CONFIGS_DIR / path
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError("drill catalogue not found", field="catalogue", value=str(path),
-                          fix="pass a path relative to include/configs/ or an absolute path") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path.name}: not valid YAML{where}", fix="fix the YAML syntax") from None
+    path, data = read_config_yaml(path, default=DEFAULT_CATALOGUE_FILE, what="drill catalogue")
     return parse_catalogue(data, source=path.name)

@@ -26,7 +26,9 @@ __all__ = ["Baseline", "DrillJob", "build_job", "capture_baseline", "check_prese
            "seen", "stop_if_running", "train_reference_model", "wait_for_injection_point"]
 
 START_DEADLINE_S = 900.0  # a busy engine may queue the drill job behind others before it runs
-RERUN_RESTART_S = 120.0
+RERUN_RESTART_S = 180.0
+RERUN_ATTEMPTS = 4
+RERUN_SETTLE_S = 60.0
 TOY_DATA_NUM = 1000
 HOMO_LR = {"epochs": 8, "batch_size": 32, "learning_rate": 0.2}
 Log = Callable[[str], None]
@@ -113,36 +115,58 @@ def _latest(tasks: list[TaskInfo]) -> dict[str, TaskInfo]:
     return {t.key: t for t in latest_versions(tasks)}
 
 
-def _request_rerun(client: FateFlowClient, job_id: str, log: Log, attempts: int = 4) -> None:
-    """Ask for the rerun; on an error, repeat it only if the job is still ended (so it never runs twice).
+def _settle(client: FateFlowClient, job_id: str, log: Log) -> dict[str, TaskInfo]:
+    """Wait until every task of the ended job is in an end state too, and return them.
 
-    A busy standalone engine times out its own internal "federated schedule" call (FATE's 10 s) while it
-    is still reaping the failed job's processes — the request had no effect and is safe to repeat.
+    FATE marks the *job* failed as soon as one party fails, while the killed task's row may still say
+    ``running``; a rerun asked for then finds no failed task to renew and the scheduler quietly drops it.
     """
-    for attempt in range(1, attempts + 1):
+    deadline = time.monotonic() + RERUN_SETTLE_S
+    while True:
+        tasks = _latest(client.query_tasks(job_id))
+        pending = sorted(k for k, t in tasks.items() if not t.status.is_terminal)
+        if not pending or time.monotonic() >= deadline:
+            if pending:
+                log(f"job {job_id}: tasks {', '.join(pending)} still not ended after {RERUN_SETTLE_S:.0f}s; "
+                    "asking for the rerun anyway")
+            return tasks
+        time.sleep(1.0)
+
+
+def _restarted(client: FateFlowClient, job_id: str, within_s: float) -> bool:
+    """Did the job leave its end state (the rerun flips it back to waiting/running) within the time?"""
+    deadline = time.monotonic() + within_s
+    while client.query_job(job_id, with_tasks=False).is_terminal:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+def _request_rerun(client: FateFlowClient, job_id: str, log: Log) -> None:
+    """Ask for the rerun until the job restarts; ask again only while it is still ended (never runs twice).
+
+    Two ways a busy standalone engine drops a rerun: its own internal "federated schedule" call times
+    out (FATE's 10 s) and the request errors, or the scheduler resets the rerun signal without flipping
+    the parties' jobs back. Either way the job is still ended, so asking again is safe.
+    """
+    for attempt in range(1, RERUN_ATTEMPTS + 1):
         try:
             client.rerun_job(job_id)
-            return
         except FateFlowError as err:
-            time.sleep(5.0 * attempt)
-            if not client.query_job(job_id, with_tasks=False).is_terminal:
-                log(f"rerun of {job_id} reported {err.message!r} but took effect")
-                return
-            if attempt == attempts:
-                raise
-            log(f"rerun of {job_id} did not take ({err.message}); retrying ({attempt}/{attempts - 1})")
+            log(f"rerun of {job_id} answered {err.message!r}")
+        if _restarted(client, job_id, RERUN_RESTART_S / RERUN_ATTEMPTS):
+            return
+        if attempt < RERUN_ATTEMPTS:
+            log(f"rerun of {job_id} did not restart it yet; asking again ({attempt}/{RERUN_ATTEMPTS - 1})")
+    raise DrillError(f"rerun of job {job_id} did not restart it within {RERUN_RESTART_S:.0f}s "
+                     f"({RERUN_ATTEMPTS} requests)", fix="read the FATE Flow scheduler log of the job")
 
 
 def rerun_job(client: FateFlowClient, job_id: str, *, timeout_s: float, log: Log) -> tuple[RerunSeen, JobOutcome]:
     """FATE's "retry from the failed step": rerun, wait, and compare task versions before/after."""
-    before = _latest(client.query_tasks(job_id))
+    before = _settle(client, job_id, log)
     _request_rerun(client, job_id, log)
-    deadline = time.monotonic() + RERUN_RESTART_S
-    while client.query_job(job_id, with_tasks=False).is_terminal:  # the rerun flips the job back first
-        if time.monotonic() >= deadline:
-            raise DrillError(f"rerun of job {job_id} did not restart it within {RERUN_RESTART_S:.0f}s",
-                             fix="read the FATE Flow scheduler log of the job")
-        time.sleep(0.5)
     outcome = wait_for_job(client, job_id, timeout_s=timeout_s, poll_s=2.0, log=log)
     after = _latest(client.query_tasks(job_id))
     rerun = tuple(sorted(k for k, t in after.items() if k not in before or t.task_version > before[k].task_version))

@@ -110,8 +110,8 @@ class JobWatch:
     def timed_out(self, job_status: str, now: float, snapshot: JobSnapshot | None = None) -> JobOutcome:
         waited = round(now - self.started, 1)
         running = [t.key for t in (snapshot.tasks if snapshot else ()) if not t.status.is_terminal]
-        message = (f"job {self.job_id} still {job_status} after fateops waited {waited:.0f}s (deadline passed); "
-                   f"the job was stopped" + (f"; unfinished tasks: {', '.join(running)}" if running else ""))
+        message = (f"job {self.job_id} still {job_status} after fateops waited {waited:.0f}s (deadline passed)"
+                   + (f"; unfinished tasks: {', '.join(running)}" if running else ""))
         return JobOutcome("timeout", job_id=self.job_id, job_status=job_status, message=message,
                           progress=snapshot.progress if snapshot else 0, waited_s=waited,
                           party_statuses={k: v.value for k, v in snapshot.statuses.items()} if snapshot else {})
@@ -147,6 +147,18 @@ def _with_excerpt(outcome: JobOutcome, excerpt: str) -> JobOutcome:
     return JobOutcome.from_dict({**outcome.as_dict(), "log_excerpt": excerpt})
 
 
+def _with_stop(outcome: JobOutcome, *, asked: bool, error: Exception | None) -> JobOutcome:
+    """Say what became of a timed-out job: an operator must know whether it still holds the engine."""
+    if not asked:
+        note = "the job was left running (stop_on_timeout is off)"
+    elif error is None:
+        note = "the job was stopped"
+    else:
+        note = (f"stopping it failed ({error}) — the job may still run: stop it from FATE Flow "
+                f"(flow job stop -j {outcome.job_id})")
+    return JobOutcome.from_dict({**outcome.as_dict(), "message": f"{outcome.message}; {note}"})
+
+
 def wait_for_job(client: SyncJobClient, job_id: str, *, timeout_s: float, poll_s: float = 3.0,
                  log: Log = print, stop_on_timeout: bool = True) -> JobOutcome:
     """Poll until the job ends or ``timeout_s`` passes (then stop it); never raises for a failed job."""
@@ -161,11 +173,14 @@ def wait_for_job(client: SyncJobClient, job_id: str, *, timeout_s: float, poll_s
         if outcome is not None:
             break
         time.sleep(poll_s)
-    if outcome.status == "timeout" and stop_on_timeout:
-        try:
-            client.stop_job(job_id)
-        except Exception as err:  # cleanup must not hide the timeout itself
-            log(f"could not stop job {job_id}: {err}")
+    if outcome.status == "timeout":
+        stop_error: Exception | None = None
+        if stop_on_timeout:
+            try:
+                client.stop_job(job_id)
+            except Exception as err:  # cleanup must not hide the timeout itself
+                stop_error = err
+        outcome = _with_stop(outcome, asked=stop_on_timeout, error=stop_error)
     failure = _first_failure(last) if outcome.status == "failed" else None
     if failure:
         try:
@@ -192,11 +207,14 @@ async def await_job(client: AsyncJobClient, watch: JobWatch, *, poll_s: float = 
         if outcome is not None:
             break
         await asyncio.sleep(poll_s)
-    if outcome.status == "timeout" and stop_on_timeout:
-        try:
-            await client.stop_job(watch.job_id)
-        except Exception as err:
-            log(f"could not stop job {watch.job_id}: {err}")
+    if outcome.status == "timeout":
+        stop_error: Exception | None = None
+        if stop_on_timeout:
+            try:
+                await client.stop_job(watch.job_id)
+            except Exception as err:
+                stop_error = err
+        outcome = _with_stop(outcome, asked=stop_on_timeout, error=stop_error)
     failure = _first_failure(last) if outcome.status == "failed" else None
     if failure:
         try:

@@ -40,7 +40,11 @@ class TrainSettings:
     batch_size: int = 100
     learning_rate: float = 0.15
     penalty: str = "l2"
-    alpha: float = 0.01
+    alpha: float = 1e-5
+    """L2 strength, FATE's ``weight_decay`` applied at every SGD step. The seed names no value; 0.01
+    shrinks the weights faster than 0.17 % of fraud rows can grow them (held-out AUC 0.67 against
+    0.95 centralized, full size); 1e-5 — close to scikit-learn's C=1 on 228k rows — reaches parity
+    (0.953 vs 0.955). Measured with bench/parity.py."""
     optimizer: str = "sgd"
     threshold: float = 0.5
 
