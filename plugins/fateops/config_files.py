@@ -17,10 +17,19 @@ from pydantic import ValidationError
 from fateops.exceptions import ConfigError
 from fateops.paths import CONFIGS_DIR
 
-__all__ = ["config_error", "read_config_yaml"]
+__all__ = ["FieldProblem", "config_error", "read_config_yaml"]
 
 _SILENT_VALUE = ("extra_forbidden", "missing")  # the "value" pydantic reports there is the whole parent mapping
 _MESSAGES = {"extra_forbidden": "unknown field (typo?)", "missing": "required field is missing"}
+
+
+class FieldProblem(ValueError):
+    """Raised by a cross-field validator to say *which* field is wrong (pydantic would blame the root)."""
+
+    def __init__(self, message: str, *, field: str, value: object = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
 
 
 def config_error(err: ValidationError, *, source: str, fix: str,
@@ -30,10 +39,14 @@ def config_error(err: ValidationError, *, source: str, fix: str,
     ``name_field`` lets a caller say *which* list item failed in its own words (a drill by its id).
     """
     first = err.errors()[0]
+    problem = first.get("ctx", {}).get("error")
     loc = tuple(first["loc"])
+    if isinstance(problem, FieldProblem):
+        loc = (*loc, *(int(p) if p.isdigit() else p for p in problem.field.split(".")))
     field = name_field(loc) if name_field else ".".join(str(p) for p in loc)
     msg = _MESSAGES.get(first["type"], first["msg"].removeprefix("Value error, "))
-    value = None if first["type"] in _SILENT_VALUE else first.get("input")
+    value = problem.value if isinstance(problem, FieldProblem) else (
+        None if first["type"] in _SILENT_VALUE else first.get("input"))
     shown = value if isinstance(value, str | int | float) else None
     more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
     return ConfigError(f"{source}: {msg}{more}", field=field or "<root>", value=shown, fix=fix)

@@ -7,14 +7,13 @@ deployed or uploaded, and every error names the field, the bad value and the fix
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from fateops.config_files import config_error, read_config_yaml
+from fateops.config_files import FieldProblem, config_error, read_config_yaml
 from fateops.exceptions import ConfigError
 from fateops.paths import CONFIGS_DIR
 
@@ -29,17 +28,6 @@ DEFAULT_FEDERATION_FILE = CONFIGS_DIR / "federation.local.yaml"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class EngineEndpoint(_Strict):
-    """How to reach a FATE Flow server when no Airflow connection is configured."""
-
-    host: str = "127.0.0.1"
-    port: int = Field(default=9380, ge=1, le=65535)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
 
 class KubernetesPlacement(_Strict):
@@ -83,7 +71,6 @@ class Party(_Strict):
     roles: tuple[Role, ...] = Field(min_length=1)
     backend: BackendName = "local"
     connection: str | None = Field(default=None, description="Airflow fateflow connection id")
-    engine: EngineEndpoint = Field(default_factory=EngineEndpoint)
     kubernetes: KubernetesPlacement | None = None
     chaos: ChaosPolicy = "forbidden"
 
@@ -131,19 +118,29 @@ class Federation(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Federation:
-        dup = [pid for pid, n in Counter(p.party_id for p in self.parties).items() if n > 1]
-        if dup:
-            raise ValueError(f"duplicate party_id {dup[0]}: each party needs its own id")
+        seen: set[int] = set()
+        for index, party in enumerate(self.parties):
+            if party.party_id in seen:
+                raise FieldProblem(f"duplicate party_id {party.party_id}: each party needs its own id",
+                                   field=f"parties.{index}.party_id", value=party.party_id)
+            seen.add(party.party_id)
         if not any("guest" in p.roles for p in self.parties):
-            raise ValueError("no party has the 'guest' role: give exactly one party roles [guest]")
+            raise FieldProblem("no party has the 'guest' role: give one party (the initiator) roles [guest]",
+                               field="parties")
         if not any("host" in p.roles for p in self.parties):
-            raise ValueError("no party has the 'host' role: give at least one party roles [host]")
-        if self.initiator is not None and self.initiator not in {p.party_id for p in self.parties}:
-            raise ValueError(f"initiator {self.initiator} is not one of the parties")
+            raise FieldProblem("no party has the 'host' role: give at least one party roles [host]", field="parties")
+        if self.initiator is not None and self.initiator not in seen:
+            raise FieldProblem(f"initiator {self.initiator} is not one of the parties", field="initiator",
+                               value=self.initiator)
+        if self.initiator is not None and "guest" not in self.party(self.initiator).roles:
+            raise FieldProblem(f"initiator {self.initiator} does not have the 'guest' role: the initiator submits "
+                               "jobs as their guest — name a guest party or add 'guest' to its roles",
+                               field="initiator", value=self.initiator)
         if self.exchange is None and any(p.backend == "kubernetes" for p in self.parties):
-            raise ValueError("kubernetes parties need an 'exchange:' block (where the Exchange is deployed)")
+            raise FieldProblem("kubernetes parties need an 'exchange:' block (where the Exchange is deployed)",
+                               field="exchange")
         if self.ops is None and any(p.backend == "kubernetes" for p in self.with_role("guest")):
-            raise ValueError("a kubernetes guest needs an 'ops:' block (the image its pod steps run)")
+            raise FieldProblem("a kubernetes guest needs an 'ops:' block (the image its pod steps run)", field="ops")
         return self
 
     # -- lookups -----------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def test_a_local_dry_run_lists_jobs_injection_and_healing() -> None:
     assert plan[0].startswith("safety: party 10000 (bank-b) is chaos: allowed")
     assert any(s.startswith("preflight would refuse") for s in plan)  # no engine on this port: said, not done
     assert any("submit a homo_lr job; inject when task_running (homo_lr_0)" in s for s in plan)
-    assert any("SIGKILL the executor of homo_lr_0 at party 10000" in s for s in plan)
+    assert any("SIGKILL the executor of the drill's running task (its inject_task) at party 10000" in s for s in plan)
     assert any("only the failed step may run again" in s for s in plan)
     assert plan[-1].startswith("heal (always")
 

@@ -41,6 +41,23 @@ def test_duplicate_party_id_is_refused_with_the_fix() -> None:
     with pytest.raises(ConfigError, match="duplicate party_id 9999") as err:
         parse_federation(data)
     assert err.value.fix
+    assert (err.value.field, err.value.value) == ("parties.1.party_id", 9999)  # the second one, not "<root>"
+
+
+@pytest.mark.parametrize(("overrides", "field", "value", "message"), [
+    ({"initiator": 5}, "initiator", 5, "initiator 5 is not one of the parties"),
+    ({"initiator": 10000}, "initiator", 10000, "initiator 10000 does not have the 'guest' role"),
+    ({"parties": [{"party_id": 1, "roles": ["host"]}, {"party_id": 2, "roles": ["host"]}]}, "parties", None,
+     "no party has the 'guest' role"),
+    ({"parties": [{"party_id": 1, "roles": ["guest"]},
+                  {"party_id": 2, "roles": ["host"], "backend": "kubernetes",
+                   "kubernetes": {"connection": "k", "namespace": "fate-2"}}]}, "exchange", None,
+     "need an 'exchange:' block"),
+])
+def test_cross_field_rules_name_the_field_at_fault(overrides: dict, field: str, value: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as err:
+        parse_federation(_two_parties(**overrides))
+    assert (err.value.field, err.value.value) == (field, value)
 
 
 def test_a_typo_names_the_field() -> None:

@@ -78,7 +78,6 @@ class FaultSpec(_Strict):
     chart: Literal["fate-party", "fate-exchange"] = "fate-party"
     duration_s: float | None = Field(default=None, gt=0, le=3600)
     pods: int | None = Field(default=None, ge=1, description="delete_pods: how many pods (default: all)")
-    task: str | None = Field(default=None, description="kill_task: the FATE task whose process dies")
 
     def check(self, backend: Backend) -> None:
         """Backend/action/parameter consistency (raises ValueError with the field to fix)."""

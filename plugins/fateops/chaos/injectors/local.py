@@ -149,8 +149,8 @@ class KillTask(Injector):
     self_healing = True
 
     def describe(self) -> str:
-        task = self.spec.task or "the drill's task"
-        return (f"SIGKILL the executor of {task} at party {self.ctx.party.party_id} (found in the engine's "
+        return (f"SIGKILL the executor of the drill's running task (its inject_task) at party "
+                f"{self.ctx.party.party_id} (found in the engine's "
                 f"process tree by its FATE_TASK_CONFIG); heal: FATE's detector stops the job everywhere")
 
     def preflight(self) -> None:
