@@ -47,13 +47,9 @@ class AsyncFateFlowClient:
     def __init__(self, base_url: str | None = None, *, connect_timeout: float = 5.0, read_timeout: float = 30.0,
                  transfer_timeout: float = 300.0, auth: FateFlowAuth | None = None, retry: RetryPolicy | None = None,
                  verify_tls: bool = True, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        overrides: dict[str, Any] = {"connect_timeout": connect_timeout, "read_timeout": read_timeout,
-                                     "transfer_timeout": transfer_timeout, "auth": auth, "verify_tls": verify_tls}
-        if retry is not None:
-            overrides["retry"] = retry
-        if base_url is not None:
-            overrides["base_url"] = base_url
-        self._init(FateFlowSettings.from_env(**overrides), transport)
+        self._init(FateFlowSettings.from_env(
+            base_url=base_url, connect_timeout=connect_timeout, read_timeout=read_timeout,
+            transfer_timeout=transfer_timeout, auth=auth, retry=retry, verify_tls=verify_tls), transport)
 
     @classmethod
     def from_settings(cls, settings: FateFlowSettings, *, transport: httpx.AsyncBaseTransport | None = None

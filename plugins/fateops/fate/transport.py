@@ -86,7 +86,10 @@ class FateFlowSettings:
     @classmethod
     def from_env(cls, **overrides: Any) -> FateFlowSettings:
         """Settings for the URL in ``$FATEOPS_FATE_URL`` (default the local engine, 127.0.0.1:9380)."""
-        overrides.setdefault("base_url", os.environ.get(URL_ENV) or DEFAULT_URL)
+        if overrides.get("base_url") is None:
+            overrides["base_url"] = os.environ.get(URL_ENV) or DEFAULT_URL
+        if overrides.get("retry", ...) is None:  # "no policy given" keeps the default, not "no retries"
+            del overrides["retry"]
         return cls(**overrides)
 
     @property
