@@ -9,7 +9,7 @@ A benchmark, not a test: it prints what it measures. Same data, same split, same
    across them (``fateops.pipeline.training.train_job``, the DAG's own spec) and scores every party's
    test table; the scores are downloaded and pooled;
 3. **centralized**: scikit-learn's ``LogisticRegression`` on the pooled prepared training rows;
-4. both are scored on the same pooled held-out rows; the AUCs and their delta are printed.
+4. both are scored on the same pooled held-out rows; the AUCs, their delta and their ratio are printed.
 
 ``--try batch_size=1000,learning_rate=1.5`` (repeatable) re-trains the federated model with other
 hyper-parameters on the same uploaded tables — how the DAG defaults were tuned; ``--reuse-tables``
@@ -150,7 +150,8 @@ def federated_run(client: FateFlowClient, federation: Federation, tables: list[P
     knobs = ", ".join(f"{k} {v}" for k, v in settings.as_dict().items() if k != "threshold")
     print(f"federated    FATE homo-LR ({knobs}):  AUC {federated['auc']:.4f}  "
           f"(job {submitted.job_id}, {seconds:.0f} s; FATE's guest-only evaluation {result.auc:.4f})")
-    print(f"             delta federated − centralized: {federated['auc'] - central:+.4f}")
+    print(f"             delta federated − centralized: {federated['auc'] - central:+.4f}   "
+          f"ratio federated / centralized AUC: {federated['auc'] / central:.4f}")
     sys.stdout.flush()
 
 

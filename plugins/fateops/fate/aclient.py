@@ -19,7 +19,6 @@ import httpx
 
 from fateops.exceptions import FateFlowError
 from fateops.fate import _flows as flows
-from fateops.fate.auth import FateFlowAuth
 from fateops.fate.models import (
     JobSnapshot,
     ProviderComponents,
@@ -29,8 +28,7 @@ from fateops.fate.models import (
     TaskInfo,
     UploadResult,
 )
-from fateops.fate.retry import RetryPolicy
-from fateops.fate.transport import Call, FateFlowSettings, parse_bytes, parse_json
+from fateops.fate.transport import Call, ClientSetup, parse_bytes, parse_json
 
 __all__ = ["AsyncFateFlowClient"]
 
@@ -38,33 +36,13 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-class AsyncFateFlowClient:
+class AsyncFateFlowClient(ClientSetup[httpx.AsyncBaseTransport]):
     """Talks to one FATE Flow server (``http://host:port``; the ``/v2`` prefix is added).
 
     Use as a context manager or call :meth:`close`. ``transport`` is for tests (``httpx.MockTransport``).
     """
 
-    def __init__(self, base_url: str | None = None, *, connect_timeout: float = 5.0, read_timeout: float = 30.0,
-                 transfer_timeout: float = 300.0, auth: FateFlowAuth | None = None, retry: RetryPolicy | None = None,
-                 verify_tls: bool = True, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._init(FateFlowSettings.from_env(
-            base_url=base_url, connect_timeout=connect_timeout, read_timeout=read_timeout,
-            transfer_timeout=transfer_timeout, auth=auth, retry=retry, verify_tls=verify_tls), transport)
-
-    @classmethod
-    def from_settings(cls, settings: FateFlowSettings, *, transport: httpx.AsyncBaseTransport | None = None
-                      ) -> AsyncFateFlowClient:
-        self = cls.__new__(cls)
-        self._init(settings, transport)
-        return self
-
-    def _init(self, settings: FateFlowSettings, transport: httpx.AsyncBaseTransport | None) -> None:
-        self.settings = settings
-        self._http = httpx.AsyncClient(base_url=settings.api_url, verify=settings.verify_tls, transport=transport,
-                                       follow_redirects=False)
-
-    def __repr__(self) -> str:
-        return f"AsyncFateFlowClient({self.settings.base_url!r})"
+    _http_client_class = httpx.AsyncClient
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,7 +23,8 @@ from fateops.exceptions import ConfigError, FateFlowError, FateFlowUnavailable
 from fateops.fate.auth import FateFlowAuth
 from fateops.fate.retry import RetryPolicy
 
-__all__ = ["DEFAULT_URL", "URL_ENV", "Call", "FateFlowSettings", "ReturnCode", "parse_bytes", "parse_json"]
+__all__ = ["DEFAULT_URL", "URL_ENV", "Call", "ClientSetup", "FateFlowSettings", "ReturnCode", "parse_bytes",
+           "parse_json"]
 
 DEFAULT_URL = "http://127.0.0.1:9380"
 URL_ENV = "FATEOPS_FATE_URL"
@@ -219,3 +220,36 @@ def checked(**values: Any) -> dict[str, str]:
             raise ConfigError("not a valid FATE identifier", field=name, value=value)
         out[name] = text
     return out
+
+
+TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
+
+
+class ClientSetup(Generic[TransportT]):
+    """Construction both clients share: keyword settings (or ready ``FateFlowSettings``) → one ``httpx`` client.
+
+    Subclasses name their ``httpx`` client class; ``transport`` is for tests (``httpx.MockTransport``).
+    """
+
+    _http_client_class: type[httpx.Client] | type[httpx.AsyncClient]
+
+    def __init__(self, base_url: str | None = None, *, connect_timeout: float = 5.0, read_timeout: float = 30.0,
+                 transfer_timeout: float = 300.0, auth: FateFlowAuth | None = None, retry: RetryPolicy | None = None,
+                 verify_tls: bool = True, transport: TransportT | None = None) -> None:
+        self._init(FateFlowSettings.from_env(
+            base_url=base_url, connect_timeout=connect_timeout, read_timeout=read_timeout,
+            transfer_timeout=transfer_timeout, auth=auth, retry=retry, verify_tls=verify_tls), transport)
+
+    @classmethod
+    def from_settings(cls, settings: FateFlowSettings, *, transport: TransportT | None = None) -> Self:
+        self = cls.__new__(cls)
+        self._init(settings, transport)
+        return self
+
+    def _init(self, settings: FateFlowSettings, transport: TransportT | None) -> None:
+        self.settings = settings
+        self._http: Any = self._http_client_class(base_url=settings.api_url, verify=settings.verify_tls,
+                                                 transport=transport, follow_redirects=False)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.settings.base_url!r})"
