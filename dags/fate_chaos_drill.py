@@ -9,6 +9,7 @@ from airflow.sdk import Param, dag, task
 
 from fateops.airflow.defaults import DEFAULT_ARGS, TAGS_BASE, federation_param
 from fateops.airflow.kubernetes import validate_federation
+from fateops.airflow.vsphere import vsphere_session
 
 DOC = """
 ### Resilience drills (the seed's *Failure Scenarios*, tables 4 and 5, host/VM and disk)
@@ -47,20 +48,6 @@ def _fateflow(federation: Any, party: Any) -> tuple[str, Any]:
 
     kwargs = client_kwargs(BaseHook.get_connection(fateflow_conn_id(party)))
     return kwargs["base_url"], kwargs.get("auth")
-
-
-def _vsphere_session(params: dict[str, Any]) -> Any:
-    """A vCenter session from the Airflow connection named by the ``vsphere_conn_id`` Param."""
-    from airflow.sdk import BaseHook
-
-    from fateops.vsphere.session import VSphereSession, VSphereSettings
-
-    conn = BaseHook.get_connection(params["vsphere_conn_id"])
-    extra = conn.extra_dejson
-    settings = VSphereSettings(host=conn.host or "", user=conn.login or "", password=conn.password or "",
-                               port=int(conn.port or 443), verify_tls=bool(extra.get("verify_tls", True)),
-                               timeout_s=float(extra.get("timeout", 30)))
-    return VSphereSession(settings)
 
 
 def _targets(params: dict[str, Any]) -> Any:
@@ -138,7 +125,8 @@ def fate_chaos_drill() -> None:
         chosen = load_catalogue(params["catalogue"]).get(drill["drill_id"])
         url, auth = _fateflow(federation, party) if params["run_jobs"] or params["backend"] == "local" else ("", None)
         with contextlib.ExitStack() as stack:
-            session = stack.enter_context(_vsphere_session(params)) if params["backend"] == "vsphere" else None
+            session = (stack.enter_context(vsphere_session(params["vsphere_conn_id"]))
+                       if params["backend"] == "vsphere" else None)
             ctx = stack.enter_context(drill_context(
                 params["backend"], federation, party, fateflow_url=url, fate_auth=auth, resolver=kube_access,
                 vsphere=session, targets=_targets(params), run_id=run_id or "manual"))
@@ -166,7 +154,8 @@ def fate_chaos_drill() -> None:
         for record in ledger.entries(backend=params["backend"]):
             party = federation.party(record.party_id)
             with contextlib.ExitStack() as stack:
-                session = stack.enter_context(_vsphere_session(params)) if record.backend == "vsphere" else None
+                session = (stack.enter_context(vsphere_session(params["vsphere_conn_id"]))
+                           if record.backend == "vsphere" else None)
                 url, auth = _fateflow(federation, party) if record.backend == "local" else ("", None)
                 ctx = stack.enter_context(drill_context(
                     record.backend, federation, party, fateflow_url=url, fate_auth=auth, resolver=kube_access,

@@ -9,7 +9,7 @@ import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 EXPECTED = {"fate_party_bootstrap", "fate_exchange_federate", "fate_chaos_drill", "fate_dataset_prepare",
-            "fate_train", "fate_predict", "fate_credit_card_pipeline", "fate_retrain"}
+            "fate_train", "fate_predict", "fate_credit_card_pipeline", "fate_retrain", "fate_sizing_audit"}
 
 
 @pytest.fixture(scope="module")

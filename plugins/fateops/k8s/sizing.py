@@ -42,14 +42,25 @@ class PodGuide:
 
 
 @dataclass(frozen=True)
+class LocalGuide:
+    """The ``local:`` floor for the machine of the embedded engine (CPUs, bytes of memory and free disk)."""
+
+    cpu: Decimal
+    memory: Decimal
+    free_disk: Decimal
+    dataset_multiple: Decimal
+
+
+@dataclass(frozen=True)
 class SizingRules:
-    """The parts of sizing.yaml that can be checked against Kubernetes objects."""
+    """The parts of sizing.yaml that can be checked against Kubernetes objects (and the local machine)."""
 
     default: PodGuide
     per_component: Mapping[str, PodGuide]
     spark_workers_per_node: int
     min_volume: Decimal
     dataset_multiple: Mapping[str, Decimal]
+    local: LocalGuide | None = None  # None: an older sizing.yaml without the section
 
     def guide(self, component: str) -> PodGuide:
         return self.per_component.get(component, self.default)
@@ -70,13 +81,24 @@ def load_rules(path: Path | None = None) -> SizingRules:
                                                                                  f"pods.{name}.memory"))
 
     volumes = data.get("volumes") or {}
+    local = data.get("local")
     return SizingRules(
         default=guide("default", pods["default"]),
         per_component={k: guide(k, v) for k, v in pods.items() if k != "default"},
         spark_workers_per_node=int(data.get("spark_workers_per_node", 1)),
         min_volume=quantity(volumes.get("min_size", "0"), "volumes.min_size"),
         dataset_multiple={k: Decimal(str(v)) for k, v in (volumes.get("dataset_multiple") or {}).items()},
+        local=_local_guide(local) if local else None,
     )
+
+
+def _local_guide(spec: Mapping[str, Any]) -> LocalGuide:
+    """The ``local:`` section; every key is required so a typo cannot silently drop a check."""
+    if not isinstance(spec, Mapping):
+        raise ConfigError("must be a mapping (cpu, memory, free_disk, dataset_multiple)", field="local")
+    return LocalGuide(cpu=quantity(spec.get("cpu"), "local.cpu"), memory=quantity(spec.get("memory"), "local.memory"),
+                      free_disk=quantity(spec.get("free_disk"), "local.free_disk"),
+                      dataset_multiple=quantity(spec.get("dataset_multiple"), "local.dataset_multiple"))
 
 
 def _fmt_cpu(value: Decimal) -> str:
