@@ -119,11 +119,11 @@ def up(options: DemoOptions, out: Out = print) -> dict[str, Any]:
             raise DemoFailed(f"run {run_id} ended {final}; failed tasks: {', '.join(failed) or 'none'} — "
                              f"{stack.url}/dags/{DAG_ID}/runs/{run_id}")
         result: dict[str, Any] = api.xcom(DAG_ID, run_id, "report")
-    _print_outcome(result, stack, password, run_id, time.monotonic() - started, out)
+    _print_outcome(result, stack, run_id, time.monotonic() - started, out)
     return result
 
 
-def _print_outcome(result: dict[str, Any], stack: Any, password: str, run_id: str, seconds: float, out: Out) -> None:
+def _print_outcome(result: dict[str, Any], stack: Any, run_id: str, seconds: float, out: Out) -> None:
     auc = result.get("auc")
     training_auc = result.get("training_auc")
     out("")
@@ -138,7 +138,8 @@ def _print_outcome(result: dict[str, Any], stack: Any, password: str, run_id: st
     out(f"    report PNG:  {result['report_png']}")
     for what, job_id in result.get("job_ids", {}).items():
         out(f"    FATE job {what}: {job_id}")
-    out(f"==> Airflow UI: {stack.url}  (user admin, password {password} — read from {stack.password_file})")
+    # the password stays in its file: terminal scrollback and CI logs are not a place for secrets
+    out(f"==> Airflow UI: {stack.url}  (user admin; password: cat {stack.password_file})")
     out("    stop everything with: make demo-down   (or: fateops demo down)")
 
 
