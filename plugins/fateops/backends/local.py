@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 from fateops.backends.base import PartyReport
 from fateops.engine import LocalEngine
 from fateops.engine.install import find_python311
 from fateops.federation import Party
 from fateops.paths import data_dir, state_dir
-
-MIN_FREE_DISK_GB = 5.0  # the engine venv alone is 1.4 GB; tables and models grow from there
 
 
 class LocalBackend:
@@ -23,12 +20,14 @@ class LocalBackend:
         self.engine = engine or LocalEngine()
 
     def preflight(self, party: Party) -> list[str]:
-        find_python311()  # raises EngineError with the fix when there is none
-        warnings = []
-        free_gb = shutil.disk_usage(state_dir().parent).free / 1e9
-        if free_gb < MIN_FREE_DISK_GB:
-            warnings.append(f"only {free_gb:.1f} GB free; the engine and its tables want ≥ {MIN_FREE_DISK_GB} GB")
-        return warnings
+        """Python 3.11 must exist (raises with the fix); the machine vs sizing.yaml's ``local:`` floor is
+        reported, not enforced — ``fate_sizing_audit`` is where a shortfall may fail a run."""
+        from fateops.k8s.sizing import load_rules
+        from fateops.sizing_audit import audit_local, party_scope, read_machine
+
+        find_python311()
+        findings = audit_local(party_scope(party), read_machine(self.engine.config.home_dir), load_rules().local)
+        return [f.line() for f in findings if f.severity != "ok"]
 
     def provision(self, party: Party) -> PartyReport:
         status = self.engine.start()
