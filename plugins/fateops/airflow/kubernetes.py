@@ -28,7 +28,7 @@ def kube_access(conn_id: str) -> KubeAccess:
     from fateops.exceptions import ConfigError
     from fateops.k8s.access import access_from_extra
 
-    conn = _connection(conn_id)
+    conn = airflow_connection(conn_id)
     if conn.conn_type not in ("kubernetes", None, ""):
         raise ConfigError(f"connection {conn_id!r} has type {conn.conn_type!r}", field=f"connection {conn_id}",
                           fix="create it as a 'kubernetes' connection (extra kube_config_path / kube_config / "
@@ -37,7 +37,8 @@ def kube_access(conn_id: str) -> KubeAccess:
     return access_from_extra(conn_id, dict(hook.conn_extras))
 
 
-def _connection(conn_id: str) -> Any:
+def airflow_connection(conn_id: str) -> Any:
+    """The named connection, or a ConfigError naming it and how to create it (Airflow's own error does not)."""
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
@@ -70,7 +71,7 @@ def check_connections(federation: Federation) -> dict[str, str]:
             if kind == "kubernetes":
                 kube_access(conn_id)
             else:
-                _connection(conn_id)
+                airflow_connection(conn_id)
         except ConfigError as err:
             raise ConfigError(f"connection {conn_id!r}: {err.message}", field=field, fix=err.fix) from None
         found[conn_id] = kind

@@ -18,10 +18,10 @@ __all__ = ["vsphere_session"]
 def vsphere_session(conn_id: str) -> VSphereSession:
     """A (not yet connected) vCenter session from Airflow connection ``conn_id``; unknown ids raise
     :class:`~fateops.exceptions.ConfigError` naming how to create the connection."""
-    from fateops.airflow.kubernetes import _connection
+    from fateops.airflow.kubernetes import airflow_connection
     from fateops.vsphere.session import VSphereSession, VSphereSettings
 
-    conn = _connection(conn_id)
+    conn = airflow_connection(conn_id)
     extra = conn.extra_dejson
     settings = VSphereSettings(host=conn.host or "", user=conn.login or "", password=conn.password or "",
                                port=int(conn.port or 443), verify_tls=bool(extra.get("verify_tls", True)),

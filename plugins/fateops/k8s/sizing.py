@@ -101,15 +101,15 @@ def _local_guide(spec: Mapping[str, Any]) -> LocalGuide:
                       dataset_multiple=quantity(spec.get("dataset_multiple"), "local.dataset_multiple"))
 
 
-def _fmt_cpu(value: Decimal) -> str:
+def fmt_cpu(value: Decimal) -> str:
     return f"{value.normalize():f}" if value >= 1 else f"{int(value * 1000)}m"
 
 
-def _fmt_mem(value: Decimal) -> str:
+def fmt_mem(value: Decimal) -> str:
     return f"{(value / GI).quantize(Decimal('0.1')).normalize():f}Gi"
 
 
-def _pod_requests(pod_spec: Mapping[str, Any], where: str) -> tuple[Decimal, Decimal]:
+def pod_requests(pod_spec: Mapping[str, Any], where: str) -> tuple[Decimal, Decimal]:
     cpu = mem = Decimal(0)
     for c in pod_spec.get("containers") or []:
         requests = (c.get("resources") or {}).get("requests") or {}
@@ -118,7 +118,7 @@ def _pod_requests(pod_spec: Mapping[str, Any], where: str) -> tuple[Decimal, Dec
     return cpu, mem
 
 
-def _component(obj: Mapping[str, Any]) -> str:
+def component_of(obj: Mapping[str, Any]) -> str:
     labels = (obj.get("metadata") or {}).get("labels") or {}
     return str(labels.get("app.kubernetes.io/component") or (obj.get("metadata") or {}).get("name", "?"))
 
@@ -131,11 +131,11 @@ def check_pods(manifests: Iterable[Mapping[str, Any]], rules: SizingRules) -> li
     """One warning listing every pod whose requests are below its guideline."""
     short: list[str] = []
     for obj in workloads(manifests):
-        name = _component(obj)
-        cpu, mem = _pod_requests(obj["spec"]["template"]["spec"], name)
+        name = component_of(obj)
+        cpu, mem = pod_requests(obj["spec"]["template"]["spec"], name)
         g = rules.guide(name)
         if cpu < g.cpu or mem < g.memory:
-            short.append(f"{name} {_fmt_cpu(cpu)} CPU/{_fmt_mem(mem)} (wants {_fmt_cpu(g.cpu)}/{_fmt_mem(g.memory)})")
+            short.append(f"{name} {fmt_cpu(cpu)} CPU/{fmt_mem(mem)} (wants {fmt_cpu(g.cpu)}/{fmt_mem(g.memory)})")
     if not short:
         return []
     return ["pods request less than the seed's sizing guideline: " + "; ".join(short)
@@ -154,12 +154,12 @@ def check_volumes(manifests: Iterable[Mapping[str, Any]], rules: SizingRules,
         size = quantity(((obj["spec"].get("resources") or {}).get("requests") or {}).get("storage", "0"),
                         f"pvc {name}")
         if size < rules.min_volume:
-            out.append(f"volume {name} is {_fmt_mem(size)}; the guideline is at least {_fmt_mem(rules.min_volume)}")
-        component = _component(obj)
+            out.append(f"volume {name} is {fmt_mem(size)}; the guideline is at least {fmt_mem(rules.min_volume)}")
+        component = component_of(obj)
         multiple = rules.dataset_multiple.get(component)
         if dataset_bytes is not None and multiple is not None and size < multiple * dataset_bytes:
-            out.append(f"volume {name} is {_fmt_mem(size)}; for a {_fmt_mem(dataset_bytes)} dataset the guideline "
-                       f"is {multiple}× = {_fmt_mem(multiple * dataset_bytes)}")
+            out.append(f"volume {name} is {fmt_mem(size)}; for a {fmt_mem(dataset_bytes)} dataset the guideline "
+                       f"is {multiple}× = {fmt_mem(multiple * dataset_bytes)}")
     return out
 
 
@@ -180,15 +180,15 @@ def check_nodes(nodes: Iterable[NodeCapacity], manifests: Iterable[Mapping[str, 
     g = rules.default
     small = [n.name for n in nodes if n.cpu < g.cpu or n.memory < g.memory]
     if small:
-        out.append(f"{len(small)} of {len(nodes)} nodes have less than {_fmt_cpu(g.cpu)} CPU/{_fmt_mem(g.memory)} "
+        out.append(f"{len(small)} of {len(nodes)} nodes have less than {fmt_cpu(g.cpu)} CPU/{fmt_mem(g.memory)} "
                    f"allocatable: {', '.join(small)}")
-    workers = [w for w in workloads(manifests) if _component(w) == SPARK_WORKER]
+    workers = [w for w in workloads(manifests) if component_of(w) == SPARK_WORKER]
     if workers:
         sw = rules.guide(SPARK_WORKER)
         able = [n for n in nodes if n.cpu >= sw.cpu and n.memory >= sw.memory]
         replicas = sum(int(w["spec"].get("replicas", 1)) for w in workers)
         needed = -(-replicas // max(1, rules.spark_workers_per_node))
         if len(able) < needed:
-            out.append(f"{replicas} Spark worker(s) want {needed} node(s) with ≥ {_fmt_cpu(sw.cpu)} CPU/"
-                       f"{_fmt_mem(sw.memory)} allocatable (one worker per node); {len(able)} qualify")
+            out.append(f"{replicas} Spark worker(s) want {needed} node(s) with ≥ {fmt_cpu(sw.cpu)} CPU/"
+                       f"{fmt_mem(sw.memory)} allocatable (one worker per node); {len(able)} qualify")
     return out

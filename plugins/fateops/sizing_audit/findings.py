@@ -76,7 +76,7 @@ def finding(scope: str, subject: str, check: str, short: Severity | None, measur
 
 def cpu_mem(cpu: Decimal, memory: Decimal) -> str:
     """``4 CPU/8Gi`` — the notation of :mod:`fateops.k8s.sizing`'s messages."""
-    return f"{sizing._fmt_cpu(cpu)} CPU/{sizing._fmt_mem(memory)}"
+    return f"{sizing.fmt_cpu(cpu)} CPU/{sizing.fmt_mem(memory)}"
 
 
 def party_scope(party: Party) -> str:

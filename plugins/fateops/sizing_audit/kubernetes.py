@@ -45,7 +45,7 @@ def _node_findings(scope: str, manifests: Manifests, nodes: Sequence[NodeCapacit
                    f"≥ {cpu_mem(g.cpu, g.memory)} (one guideline-sized pod)",
                    "use a larger VM class for the worker node pool (vm_classes.workers in sizing.yaml)")
            for n in nodes]
-    workers = [w for w in sizing.workloads(manifests) if sizing._component(w) == sizing.SPARK_WORKER]
+    workers = [w for w in sizing.workloads(manifests) if sizing.component_of(w) == sizing.SPARK_WORKER]
     if workers:
         sw = rules.guide(sizing.SPARK_WORKER)
         replicas = sum(int(w["spec"].get("replicas", 1)) for w in workers)
@@ -62,8 +62,8 @@ def _pod_findings(scope: str, manifests: Manifests, nodes: Sequence[NodeCapacity
                   rules: SizingRules) -> list[Finding]:
     out: list[Finding] = []
     for obj in sizing.workloads(manifests):
-        name = sizing._component(obj)
-        cpu, mem = sizing._pod_requests(obj["spec"]["template"]["spec"], name)
+        name = sizing.component_of(obj)
+        cpu, mem = sizing.pod_requests(obj["spec"]["template"]["spec"], name)
         g = rules.guide(name)
         out.append(finding(scope, name, "pod requests", "warning" if sizing.check_pods([obj], rules) else None,
                            cpu_mem(cpu, mem), f"≥ {cpu_mem(g.cpu, g.memory)}",
@@ -83,18 +83,18 @@ def _volume_findings(scope: str, manifests: Manifests, rules: SizingRules,
     for obj in manifests:
         if obj.get("kind") != "PersistentVolumeClaim":
             continue
-        name, component = obj["metadata"]["name"], sizing._component(obj)
+        name, component = obj["metadata"]["name"], sizing.component_of(obj)
         size = sizing.quantity(((obj["spec"].get("resources") or {}).get("requests") or {}).get("storage", "0"),
                                f"pvc {name}")
-        required, note = f"≥ {sizing._fmt_mem(rules.min_volume)}", ""
+        required, note = f"≥ {sizing.fmt_mem(rules.min_volume)}", ""
         multiple = rules.dataset_multiple.get(component)
         if multiple is not None and dataset_bytes is not None:
-            required += f" and ≥ {multiple}× the {sizing._fmt_mem(dataset_bytes)} dataset"
+            required += f" and ≥ {multiple}× the {sizing.fmt_mem(dataset_bytes)} dataset"
         elif multiple is not None:
             note = f"no dataset size given: the {multiple}× dataset rule was not checked"
         short = sizing.check_volumes([obj], rules, dataset_bytes)
         out.append(finding(scope, f"volume {name}", "volume size", "warning" if short else None,
-                           sizing._fmt_mem(size), required,
+                           sizing.fmt_mem(size), required,
                            f"raise the {component} persistence size in the party's kubernetes.values", note))
     return out
 

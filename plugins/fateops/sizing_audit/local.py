@@ -55,9 +55,9 @@ def audit_local(scope: str, facts: MachineFacts, guide: LocalGuide | None, *,
         return [Finding(scope, facts.hostname, "local guideline", "warning", "sizing.yaml has no local: section",
                         "cpu, memory, free_disk, dataset_multiple", "add the local: section (see the shipped file)")]
     machine, disk, free = f"machine {facts.hostname}", f"disk {facts.disk_path}", Decimal(facts.free_disk_bytes)
-    fmt = sizing._fmt_mem
+    fmt = sizing.fmt_mem
     out = [finding(scope, machine, "CPU cores", "warning" if facts.cpu_cores < guide.cpu else None,
-                   str(facts.cpu_cores), f"≥ {sizing._fmt_cpu(guide.cpu)}",
+                   str(facts.cpu_cores), f"≥ {sizing.fmt_cpu(guide.cpu)}",
                    "run the engine on a machine (or container) with more cores: jobs will be slow"),
            finding(scope, machine, "memory", "blocker" if facts.memory_bytes < guide.memory else None,
                    fmt(Decimal(facts.memory_bytes)), f"≥ {fmt(guide.memory)}",
