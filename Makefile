@@ -13,7 +13,7 @@ PYTEST_ARGS    ?=
 export FATEOPS_CACHE_DIR := $(CACHE)
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: help venv engine harness test test-unit demo demo-down lint bench clean
+.PHONY: help sysdeps sysdeps-demo venv engine harness test test-unit demo demo-down lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,12 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml | $(UV)
 	@$(UV) pip install -q --python $(PY) --no-deps -e .
 	@rm -f $(VENV)/.fateops-* && touch $@
 
+sysdeps: ## install the Debian packages the tests use (system-packages.txt)
+	@scripts/sysdeps.sh test
+
+sysdeps-demo:
+	@scripts/sysdeps.sh demo
+
 venv: $(STAMP) ## create/refresh the Airflow-side venv
 
 engine: venv ## install the local FATE 2.2 engine (own venv, cached)
@@ -39,13 +45,13 @@ engine: venv ## install the local FATE 2.2 engine (own venv, cached)
 harness: venv ## build/fetch the real-peers harness (kube-apiserver, vcsim, helm; cached)
 	@$(PY) -m tests.harness prepare
 
-test: venv engine harness ## run the whole test-suite (unit + real engine + Airflow + harness)
+test: sysdeps venv engine harness ## run the whole test-suite (unit + real engine + Airflow + harness)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: venv ## only the tests that need no services
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-demo: venv engine ## run the credit-card pipeline end to end on the embedded engine, through Airflow's REST API
+demo: sysdeps-demo venv engine ## run the credit-card pipeline end to end on the embedded engine, through Airflow's REST API
 	@$(VENV)/bin/fateops demo up
 
 demo-down: venv ## stop everything `make demo` started
