@@ -330,8 +330,8 @@ def test_route_table_change_rolls_exactly_the_pods_that_mount_it(helm: Helm) -> 
     again = helm.template(cc.PARTY_CHART, dict(base, partyId=30000))  # a second, equal render
     new_nginx = cc.party_values(30000, exchange=EXCHANGE_AT, nginx_routes={
         40000: cc.NginxRoute(proxy=(cc.NginxHop("10.159.229.82"),))})
-    new_pulsar = cc.party_values(30000, exchange=EXCHANGE_AT, pulsar_routes={
-        40000: cc.PulsarRoute(host="40000.fate.org", proxy="10.159.229.68:443")})
+    new_pulsar = cc.party_values(30000, exchange=EXCHANGE_AT, overrides={"pulsar": {"exchange": {
+        "ip": "10.159.229.99"}}})
     nginx_changed = helm.template(cc.PARTY_CHART, new_nginx)
     pulsar_changed = helm.template(cc.PARTY_CHART, new_pulsar)
 
@@ -347,7 +347,7 @@ def test_route_table_change_rolls_exactly_the_pods_that_mount_it(helm: Helm) -> 
         n: before.checksum(n) for n in ("python", "pulsar")}
 
     assert pulsar_changed.checksum("python") != before.checksum("python")
-    assert "40000.fate.org" in pulsar_changed.config(*cc.PARTY_PULSAR_ROUTE_CONFIGMAP)
+    assert "10.159.229.99:443" in pulsar_changed.config(*cc.PARTY_PULSAR_ROUTE_CONFIGMAP)
     assert pulsar_changed.checksum("nginx") == before.checksum("nginx")
 
 
@@ -374,7 +374,9 @@ def test_exchange_route_tables_hold_every_party_lb_ip(helm: Helm) -> None:
     assert sni == {"sni": [{"fqdn": "30000.fate.org", "tunnel_route": "10.159.229.73:6651"},
                            {"fqdn": "40000.fate.org", "tunnel_route": "10.159.229.83:6651"}]}
     table = yaml.safe_load(r.config(*cc.EXCHANGE_NGINX_CONFIGMAP))
-    assert set(table) == {30000, 40000}  # bare integer keys, as FATE's nginx image reads them
+    assert set(table) == {30000, 40000, "default"}  # bare integer keys, as FATE's nginx image reads them
+    # an unlisted party goes to the local "not in this route table" server, never back into the exchange
+    assert table["default"] == {"proxy": [{"host": "127.0.0.1", "http_port": 9398, "grpc_port": 9399}]}
     assert table[40000]["proxy"] == [{"host": "10.159.229.82", "http_port": 9300, "grpc_port": 9310}]
     assert table[30000]["fateflow"] == [{"host": "10.159.229.72", "http_port": 9300, "grpc_port": 9310}]
     ts = r.get("Deployment", "traffic-server")
@@ -412,6 +414,18 @@ def test_party_route_tables_and_service_conf(helm: Helm) -> None:
     assert {"name": "pulsar-cert", "secret": {"secretName": cc.PULSAR_TLS_SECRET.name, "defaultMode": 0o440}} \
         in pulsar_pod["volumes"]
     assert cc.PULSAR_TLS_SECRET.key in r.config("pulsar-config", "standalone.conf")
+
+
+def test_pulsar_routes_to_other_parties_are_refused_with_the_fate_source(helm: Helm) -> None:
+    """FATE 2.x looks explicit routes up with int(party_id) against string keys: they would be ignored."""
+    with pytest.raises(ConfigError, match=r"pulsar_routes\[40000\]") as err:
+        cc.party_values(30000, pulsar_routes={40000: cc.PulsarRoute(host="40000.fate.org")})
+    assert "_federation.py" in str(err.value)
+    own = cc.party_values(30000, pulsar_routes={30000: cc.PulsarRoute(host="pulsar")})
+    assert helm.template(cc.PARTY_CHART, own).config(*cc.PARTY_PULSAR_ROUTE_CONFIGMAP)
+    with pytest.raises(HelmFailed, match=r"pulsar\.route_table\.40000: FATE 2\.x"):
+        helm.template(cc.PARTY_CHART, {"partyId": 30000, "pulsar": {"route_table": {
+            "40000": {"host": "h", "port": 6650, "sslPort": 6651, "proxy": ""}}}})
 
 
 # -- external switches -----------------------------------------------------------------------------------

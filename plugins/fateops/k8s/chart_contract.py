@@ -30,6 +30,8 @@ EXCHANGE_CHART_NAME: Final = "fate-exchange"
 PARTY_CHART: Final[Path] = CHARTS_DIR / PARTY_CHART_NAME
 EXCHANGE_CHART: Final[Path] = CHARTS_DIR / EXCHANGE_CHART_NAME
 ChartName = Literal["fate-party", "fate-exchange"]
+# What the images the charts deploy are (user, command, writable paths, runtimes), with sources.
+IMAGE_FACTS: Final[Path] = CHARTS_DIR / "image-facts.yaml"
 
 # -- components (Deployment name == app.kubernetes.io/component) --------------------------------------
 # FATE Board is a second container of the `python` pod (it reads FATE Flow's logs), not a Deployment.
@@ -318,6 +320,13 @@ def party_values(
             "port": _port(exchange.tls_port, "exchange.tls_port"),
             "domain": _host(exchange.domain, "exchange.domain"),
         }
+    others = sorted(pid for pid in (pulsar_routes or {}) if pid != party_id)
+    if others:
+        raise ConfigError(
+            "is a Pulsar route to another party, which FATE 2.x never uses (its lookup is int(party_id) "
+            "against string keys, fate/arch/federation/backends/pulsar/_federation.py)",
+            field=f"pulsar_routes[{others[0]}]", value=others[0],
+            fix="remove it: every other party is reached through the exchange (`exchange`, <party>.<domain>)")
     if pulsar_routes:
         values["pulsar"]["route_table"] = {
             str(_party_id(pid, "pulsar_routes")): route.as_values(f"pulsar_routes[{pid}]")

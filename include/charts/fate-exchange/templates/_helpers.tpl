@@ -52,14 +52,37 @@ app.kubernetes.io/component: {{ .component }}
 {{- toYaml (dict "sni" $rules) -}}
 {{- end -}}
 
-{{/* The nginx route table with bare integer party keys, as FATE's nginx image expects. */}}
+{{/* The nginx route table with bare integer party keys, as FATE's nginx image expects. FATE's Lua
+(route_table.lua) indexes route:get("default") for every party it has no entry for and fails with a
+nil-index error when there is none: `default` here is a local server that answers 404 "party not in
+this route table" (fateops-unknown-party.conf), never the exchange itself (a loop). */}}
 {{- define "fate-exchange.nginxRouteTable" -}}
-{{- if .Values.nginx.route_table -}}
-{{- regexReplaceAll "(?m)^\"([0-9]+)\":" (toYaml .Values.nginx.route_table) "${1}:" -}}
-{{- else -}}
-{}
+{{- $table := deepCopy .Values.nginx.route_table -}}
+{{- if not (hasKey $table "default") -}}
+{{- $_ := set $table "default" (dict "proxy" (list (dict "host" "127.0.0.1" "http_port" 9398 "grpc_port" 9399))) -}}
 {{- end -}}
+{{- regexReplaceAll "(?m)^\"([0-9]+)\":" (toYaml $table) "${1}:" -}}
 {{- end -}}
+
+{{- define "fate-exchange.unknownPartyVhost" -}}
+# Written by fateops: where FATE's nginx Lua sends a party its route table does not list.
+server {
+    listen 127.0.0.1:9398;
+    server_name fateops_unknown_party;
+    location / {
+        default_type text/plain;
+        return 404 "fateops: party $http_dest_party_id is not in the exchange's route table\n";
+    }
+}
+server {
+    listen 127.0.0.1:9399 http2;
+    server_name fateops_unknown_party_grpc;
+    location / {
+        default_type text/plain;
+        return 404 "fateops: party $http_dest_party_id is not in the exchange's route table\n";
+    }
+}
+{{ end -}}
 
 {{/* {<ConfigMap>: {<file>: <content>}}. The route tables are split from the rest of ATS's config
 so checksum/config can leave sni.yaml out when trafficServer.rollOnRouteChange is false. */}}
@@ -72,6 +95,7 @@ so checksum/config can leave sni.yaml out when trafficServer.rollOnRouteChange i
 {{- end -}}
 {{- if .Values.nginx.enabled -}}
 {{- $_ := set $data "nginx-route-table" (dict "route_table.yaml" (include "fate-exchange.nginxRouteTable" .)) -}}
+{{- $_ := set $data "nginx-config" (dict "fateops-unknown-party.conf" (include "fate-exchange.unknownPartyVhost" .)) -}}
 {{- end -}}
 {{- toYaml $data -}}
 {{- end -}}
@@ -86,7 +110,9 @@ so checksum/config can leave sni.yaml out when trafficServer.rollOnRouteChange i
 {{- toYaml $picked | sha256sum -}}
 {{- end -}}
 
-{{/* records.config settings as ATS environment overrides (proxy.config.a.b -> PROXY_CONFIG_A_B). */}}
+{{/* records.config settings as ATS environment overrides (proxy.config.a.b -> PROXY_CONFIG_A_B).
+proxy.config.admin.user_id "#-1": traffic_manager started as a non-root uid keeps it instead of
+trying to switch to the image's configured user (which only root may do). */}}
 {{- define "fate-exchange.atsEnv" -}}
 {{- $ts := .Values.trafficServer -}}
 {{- $records := dict
@@ -98,6 +124,7 @@ so checksum/config can leave sni.yaml out when trafficServer.rollOnRouteChange i
   "proxy.config.ssl.CA.cert.path" "/etc/fateops/trafficserver-tls"
   "proxy.config.ssl.CA.cert.filename" "ca.cert.pem"
   "proxy.config.ssl.client.certification_level" (ternary 2 0 $ts.tls.requireClientCert)
+  "proxy.config.admin.user_id" "#-1"
 -}}
 {{- $env := list -}}
 {{- range $key, $value := mergeOverwrite $records (deepCopy $ts.records) -}}
@@ -117,8 +144,10 @@ nginx:
   component: nginx
   values: nginx
   enabled: {{ $v.nginx.enabled }}
-  configs: [nginx-route-table]
-  checksumConfigs: [nginx-route-table]
+  configs: [nginx-route-table, nginx-config]
+  # FATE's Lua re-reads route_table.yaml every 5 s, but a subPath mount never sees a ConfigMap update:
+  # a route change rolls the nginx pods.
+  checksumConfigs: [nginx-route-table, nginx-config]
   containers:
     - name: nginx
       ports:
@@ -127,7 +156,14 @@ nginx:
       probePort: http
       volumeMounts:
         - {name: nginx-route-table, mountPath: {{ $v.nginx.routeTablePath | quote }}, subPath: route_table.yaml}
-  volumes: []
+        - {name: nginx-config, mountPath: /data/projects/fate/proxy/nginx/conf/vhost/fateops-unknown-party.conf, subPath: fateops-unknown-party.conf}
+        {{- range list "logs" "client_body_temp" "proxy_temp" "fastcgi_temp" "uwsgi_temp" "scgi_temp" }}
+        - {name: scratch, mountPath: /data/projects/fate/proxy/nginx/{{ . }}, subPath: {{ . }}}
+        {{- end }}
+  volumes:
+    # openresty as a non-root uid: FATE's nginx.conf logs to <prefix>/logs and nginx creates its
+    # *_temp directories in the prefix (/data/projects/fate/proxy/nginx) at start.
+    - {name: scratch, emptyDir: {sizeLimit: 1Gi}}
   services:
     - name: nginx
       ports:
@@ -141,6 +177,9 @@ traffic-server:
   checksumConfigs: [traffic-server-config{{ if $v.trafficServer.rollOnRouteChange }}, traffic-server-route-table{{ end }}]
   containers:
     - name: traffic-server
+      # traffic_manager supervises traffic_server and serves `traffic_ctl` (config reload); the image
+      # has no command of its own (KubeFATE starts the same binary).
+      command: [/opt/trafficserver/bin/traffic_manager]
       ports:
         - {name: https, containerPort: {{ $v.trafficServer.containerPort | int }}}
       probePort: https

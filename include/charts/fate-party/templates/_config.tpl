@@ -44,6 +44,9 @@ adminPort: 8080
 {{- $table := dict -}}
 {{- $_ := set $table (include "fate-party.partyId" .) (dict "host" $pulsar.host "port" $pulsar.port "sslPort" $pulsar.sslPort "proxy" "") -}}
 {{- range $party, $route := .Values.pulsar.route_table -}}
+{{- if ne (toString $party) (include "fate-party.partyId" $) -}}
+{{- fail (printf "pulsar.route_table.%s: FATE 2.x looks explicit Pulsar routes up with int(party_id) against the string keys FATE Flow passes (fate/arch/federation/backends/pulsar/_federation.py), so a route for another party is never used; remove it and reach party %s through pulsar.exchange (<party>.<domain> via the exchange's traffic-server)" (toString $party) (toString $party)) -}}
+{{- end -}}
 {{- $_ := set $table (toString $party) $route -}}
 {{- end -}}
 {{- with .Values.pulsar.exchange -}}
@@ -73,8 +76,39 @@ sample tables and the nginx image's Lua loader use. */}}
 {{- $_ := set $table "default" (dict "proxy" (list (dict "host" .ip "http_port" (.httpPort | int) "grpc_port" (.grpcPort | int)))) -}}
 {{- end -}}
 {{- end -}}
+{{- if not (hasKey $table "default") -}}
+{{- $_ := set $table "default" (include "fate-party.unknownPartyRoute" . | fromYaml) -}}
+{{- end -}}
 {{- include "fate-party.routeTableYaml" $table -}}
 {{- end -}}
+
+{{/* FATE's nginx Lua (route_table.lua) indexes route:get("default") for any party it has no entry for:
+without a `default` it fails with a nil-index error. Until an exchange is set, `default` points at a
+local server that answers 404 "party not in this route table" (fateops-unknown-party.conf). */}}
+{{- define "fate-party.unknownPartyRoute" -}}
+proxy:
+  - {host: 127.0.0.1, http_port: 9398, grpc_port: 9399}
+{{- end -}}
+
+{{- define "fate-party.unknownPartyVhost" -}}
+# Written by fateops: where FATE's nginx Lua sends a party its route table does not list.
+server {
+    listen 127.0.0.1:9398;
+    server_name fateops_unknown_party;
+    location / {
+        default_type text/plain;
+        return 404 "fateops: party $http_dest_party_id is not in this nginx's route table\n";
+    }
+}
+server {
+    listen 127.0.0.1:9399 http2;
+    server_name fateops_unknown_party_grpc;
+    location / {
+        default_type text/plain;
+        return 404 "fateops: party $http_dest_party_id is not in this nginx's route table\n";
+    }
+}
+{{ end -}}
 
 {{/* FATE Flow's service_conf.yaml. @@MYSQL_PASSWORD@@ and @@POD_IP@@ are filled in by the
 python pod's init container (render-conf.sh), so no secret ever lands in a ConfigMap. */}}
@@ -127,7 +161,11 @@ python pod's init container (render-conf.sh), so no secret ever lands in a Confi
   "tlsKeyFilePath" "/pulsar/certs/broker.key-pk8.pem"
   "tlsTrustCertsFilePath" "/pulsar/certs/ca.cert.pem"
   "tlsRequireTrustedClientCertOnConnect" "true"
-  "tlsAllowInsecureConnection" "false") -}}
+  "tlsAllowInsecureConnection" "false"
+  "brokerClientTlsEnabled" "true"
+  "brokerClientTrustCertsFilePath" "/pulsar/certs/ca.cert.pem"
+  "brokerClientAuthenticationPlugin" "org.apache.pulsar.client.impl.auth.AuthenticationTls"
+  "brokerClientAuthenticationParameters" "tlsCertFile:/pulsar/certs/broker.cert.pem,tlsKeyFile:/pulsar/certs/broker.key-pk8.pem") -}}
 {{- end -}}
 {{- include "fate-party.keyValueLines" (dict "map" (mergeOverwrite $conf (deepCopy .Values.pulsar.extraConfig)) "sep" "=") | trim }}
 {{ end -}}
@@ -144,6 +182,10 @@ python pod's init container (render-conf.sh), so no secret ever lands in a Confi
   "dfs.datanode.data.dir" "file:///hadoop/dfs/data"
   "dfs.namenode.datanode.registration.ip-hostname-check" "false"
   "dfs.permissions.enabled" "false"
+  "dfs.namenode.rpc-bind-host" "0.0.0.0"
+  "dfs.namenode.servicerpc-bind-host" "0.0.0.0"
+  "dfs.namenode.http-bind-host" "0.0.0.0"
+  "dfs.namenode.https-bind-host" "0.0.0.0"
 -}}
 {{- include "fate-party.hadoopXml" (mergeOverwrite $props (deepCopy .Values.hdfs.hdfsSite)) -}}
 {{- end -}}
@@ -153,11 +195,37 @@ python pod's init container (render-conf.sh), so no secret ever lands in a Confi
 {{- include "fate-party.keyValueLines" (dict "map" (mergeOverwrite $props (deepCopy .Values.spark.defaults)) "sep" " ") | trim }}
 {{ end -}}
 
+{{/* FATE Board's application.properties. The image starts Board with -Dspring.config.location pointing
+at this one file, so it replaces Board's built-in defaults: every key Board reads is here (the set
+KubeFATE v2.0.0 ships). FATE Flow binds the pod IP, not localhost: Board asks the `fateflow` Service.
+The password is filled in at pod start (@@BOARD_PASSWORD@@, from the fateboard-auth Secret). */}}
 {{- define "fate-party.fateboardProperties" -}}
 {{- $props := dict
   "server.port" 8080
-  "fateflow.url" "http://localhost:9380"
+  "fateflow.url" "http://fateflow:9380"
+  "fateflow.url-list" ""
+  "fateflow.http_app_key" ""
+  "fateflow.http_secret_key" ""
+  "server.servlet.encoding.charset" "UTF-8"
+  "server.servlet.encoding.enabled" "true"
+  "server.tomcat.uri-encoding" "UTF-8"
+  "fateboard.front_end.cors" "false"
+  "fateboard.front_end.url" "http://localhost:8028"
+  "server.tomcat.max-threads" 1000
+  "server.tomcat.max-connections" 20000
+  "spring.servlet.multipart.max-file-size" "10MB"
+  "spring.servlet.multipart.max-request-size" "100MB"
+  "server.compression.enabled" "true"
+  "server.compression.mime-types" "application/json,application/xml,text/html,text/xml,text/plain"
   "server.board.login.username" .Values.fateboard.username
+  "server.board.login.password" "@@BOARD_PASSWORD@@"
+  "server.board.encrypt.private_key" ""
+  "server.board.encrypt.enable" "false"
+  "server.servlet.session.timeout" "4h"
+  "server.servlet.session.cookie.max-age" "4h"
+  "management.endpoints.web.exposure.exclude" "*"
+  "feign.client.config.default.connectTimeout" 10000
+  "feign.client.config.default.readTimeout" 10000
 -}}
 {{- include "fate-party.keyValueLines" (dict "map" (mergeOverwrite $props (deepCopy .Values.fateboard.properties)) "sep" "=") | trim }}
 {{ end -}}
@@ -168,16 +236,20 @@ copy the values verbatim (no regex or sed metacharacters to escape). */}}
 #!/bin/sh
 # Written by the fate-party chart: fill secrets into FATE Flow's config at pod start.
 set -eu
-for file in service_conf.yaml; do
+fill() {
   awk '
     function fill(s, token, value,    i, out) {
       out = ""
       while ((i = index(s, token)) > 0) { out = out substr(s, 1, i - 1) value; s = substr(s, i + length(token)) }
       return out s
     }
-    { print fill(fill($0, "@@MYSQL_PASSWORD@@", ENVIRON["MYSQL_PASSWORD"]), "@@POD_IP@@", ENVIRON["POD_IP"]) }
-  ' "/etc/fateops/fateflow/$file" > "/etc/fateops/rendered/$file"
-done
+    { print fill(fill(fill($0, "@@MYSQL_PASSWORD@@", ENVIRON["MYSQL_PASSWORD"]), "@@POD_IP@@", ENVIRON["POD_IP"]), "@@BOARD_PASSWORD@@", ENVIRON["BOARD_PASSWORD"]) }
+  ' "$1" > "$2"
+}
+fill /etc/fateops/fateflow/service_conf.yaml /etc/fateops/rendered/service_conf.yaml
+if [ -f /etc/fateops/fateboard/application.properties ]; then
+  fill /etc/fateops/fateboard/application.properties /etc/fateops/rendered/application.properties
+fi
 {{ end -}}
 
 {{- define "fate-party.configData" -}}
@@ -187,6 +259,7 @@ done
   "pulsar_route_table.yaml" (include "fate-party.pulsarRouteTable" .)
   "render-conf.sh" (include "fate-party.renderConfScript" .)) -}}
 {{- $_ := set $data "nginx-route-table" (dict "route_table.yaml" (include "fate-party.nginxRouteTable" .)) -}}
+{{- $_ := set $data "nginx-config" (dict "fateops-unknown-party.conf" (include "fate-party.unknownPartyVhost" .)) -}}
 {{- $_ := set $data "hadoop-config" (dict "core-site.xml" (include "fate-party.coreSite" .) "hdfs-site.xml" (include "fate-party.hdfsSite" .)) -}}
 {{- $_ := set $data "spark-config" (dict "spark-defaults.conf" (include "fate-party.sparkDefaults" .)) -}}
 {{- if .Values.fateboard.enabled -}}

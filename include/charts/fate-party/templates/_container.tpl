@@ -15,6 +15,9 @@ entry's probePort. Arg: dict root, k (table container), init (bool). */}}
   args:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+  {{- with get $k "workingDir" }}
+  workingDir: {{ . }}
+  {{- end }}
   {{- with get $k "ports" }}
   ports:
     {{- range . }}
