@@ -165,12 +165,12 @@ def test_waits_time_out_naming_the_deployment_and_the_service(helm_bin: Path, ac
     assert f"service {namespace}/front" in str(err.value) and "no load-balancer IP" in str(err.value)
 
 
-def test_reload_runs_once_per_table_and_fails_on_a_bad_exit(kube_cluster: Any, helm_bin: Path, access: KubeAccess,
-                                                            kube: KubeClients, namespace: str) -> None:
+def test_reload_runs_once_per_table_in_every_replica_and_fails_on_a_bad_exit(
+        kube_cluster: Any, helm_bin: Path, access: KubeAccess, kube: KubeClients, namespace: str) -> None:
     from fateops.k8s.reload import RELOADED_ANNOTATION, reload_if_changed
 
     parties = [cc.PartyEndpoints(30000, "10.0.0.1", "10.0.0.2")]
-    values = cc.exchange_values(parties, replicas=1, roll_on_route_change=False)
+    values = cc.exchange_values(parties, replicas=2, roll_on_route_change=False)
     converge_release(Helm(access, binary=helm_bin, timeout_s=120), "fate-exchange", cc.EXCHANGE_CHART, namespace,
                      values)
     wait_workloads_ready(kube, namespace, "app.kubernetes.io/instance=fate-exchange", Deadline(90))
@@ -191,24 +191,28 @@ def test_reload_runs_once_per_table_and_fails_on_a_bad_exit(kube_cluster: Any, h
     assert RELOADED_ANNOTATION not in (cm.metadata.annotations or {})  # a failed reload is retried next run
 
     done = reload_if_changed(kube, namespace, "fate-exchange")
-    assert done.reloaded and done.pod and done.pod.startswith("traffic-server-")
+    # both replicas behind the load balancer load the new table, not just one
+    assert done.reloaded and len(done.pods) == 2 and all(p.startswith("traffic-server-") for p in done.pods)
     assert reload_if_changed(kube, namespace, "fate-exchange").reloaded is False
-    assert [r["exit_code"] for r in reloads()] == [1, 0]
+    assert [r["exit_code"] for r in reloads()] == [1, 0, 0]
+    assert {r["pod"] for r in reloads()[-2:]} == set(done.pods)
     assert reloads()[-1]["container"] == cc.TRAFFIC_SERVER_CONTAINER
-    pod = kube.core.read_namespaced_pod(done.pod, namespace)
-    assert pod.metadata.annotations["fateops.io/sni-sha256"] == done.table_sha256
+    for name in done.pods:
+        pod = kube.core.read_namespaced_pod(name, namespace)
+        assert pod.metadata.annotations["fateops.io/sni-sha256"] == done.table_sha256
 
-    # a new party joins: the table changes, traffic-server is not rolled, and exactly one more reload runs
+    # a new party joins: the table changes, traffic-server is not rolled, and each replica reloads once more
     deployment = kube.apps.read_namespaced_deployment("traffic-server", namespace).metadata.generation
     parties.append(cc.PartyEndpoints(40000, "10.0.1.1", "10.0.1.2"))
     upgraded = converge_release(Helm(access, binary=helm_bin, timeout_s=120), "fate-exchange", cc.EXCHANGE_CHART,
-                                namespace, cc.exchange_values(parties, replicas=1, roll_on_route_change=False))
+                                namespace, cc.exchange_values(parties, replicas=2, roll_on_route_change=False))
     assert upgraded.changed and upgraded.revision == 2
     assert kube.apps.read_namespaced_deployment("traffic-server", namespace).metadata.generation == deployment
     second = reload_if_changed(kube, namespace, "fate-exchange")
     assert second.reloaded and second.table_sha256 != done.table_sha256
     assert reload_if_changed(kube, namespace, "fate-exchange").reloaded is False
-    assert [r["exit_code"] for r in reloads()] == [1, 0, 0]
+    assert second.pods == done.pods
+    assert [r["exit_code"] for r in reloads()] == [1, 0, 0, 0, 0]
 
 
 def test_preflight_blocks_on_a_missing_storage_class_and_an_unreachable_cluster(kube: KubeClients,

@@ -7,7 +7,7 @@
    (:func:`fateops.k8s.chart_contract.exchange_values`, parties sorted: same federation → same values).
 3. Wait for the exchange's Deployments and its own LB IPs, then converge every party's release on
    that exchange endpoint (a no-op once they point at it).
-4. ``traffic_ctl config reload`` in one traffic-server pod — only if the SNI table changed since
+4. ``traffic_ctl config reload`` in every traffic-server pod — only if the SNI table changed since
    the last reload (:mod:`fateops.k8s.reload`).
 
 A second run with nothing changed does no helm upgrade and no reload; the returned dict (XCom)
@@ -93,7 +93,8 @@ def federate_exchange(federation: Federation, *, resolver: AccessResolver | None
 
     with open_clients(ex_access) as kube:
         reload = reload_if_changed(kube, ex_ns, ex_release)
-    log(f"traffic-server reload: {'ran in ' + str(reload.pod) if reload.reloaded else 'not needed (table unchanged)'}")
+    where = ", ".join(reload.pods)
+    log(f"traffic-server reload: {'ran in ' + where if reload.reloaded else 'not needed (table unchanged)'}")
 
     return {
         "mode": "kubernetes",

@@ -1,4 +1,4 @@
-"""Pods of a release: pick a current, ready one; exec a command in it; read its log.
+"""Pods of a release: list the ready ones or pick a current one; exec a command in it; read its log.
 
 The exec goes through the API server's ``pods/exec`` (websocket, as ``kubectl exec`` does) with a
 timeout, and returns the command's exit code — a reload that printed an error but "ran" is a
@@ -32,6 +32,16 @@ class ExecResult:
 def _ready(pod: Any) -> bool:
     return (pod.status is not None and pod.status.phase == "Running" and not pod.metadata.deletion_timestamp
             and any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []))
+
+
+def ready_pods(kube: KubeClients, namespace: str, selector: str) -> list[str]:
+    """Names of every Running+Ready pod matching ``selector``, sorted; none is an error."""
+    pods = [p for p in kube.core.list_namespaced_pod(namespace, label_selector=selector,
+                                                     _request_timeout=REQUEST_TIMEOUT_S).items if _ready(p)]
+    if not pods:
+        raise KubernetesError(f"no Running and Ready pod matches {selector} in {namespace} on {kube.access.where}",
+                              fix=f"`kubectl -n {namespace} get pods -l {selector}` and describe the pods")
+    return sorted(p.metadata.name for p in pods)
 
 
 def pick_ready_pod(kube: KubeClients, namespace: str, selector: str, *, deployment: str | None = None) -> str:
