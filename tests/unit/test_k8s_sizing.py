@@ -74,6 +74,27 @@ def test_nodes_too_small_and_too_few_for_one_spark_worker_each(render, rules) ->
     assert sizing.check_nodes([], manifests, rules) == ["no schedulable Ready node found: FATE's pods cannot start"]
 
 
+def test_checks_are_structured_and_the_preflight_strings_are_made_from_them(render, rules) -> None:  # type: ignore[no-untyped-def]
+    """One set of rules: the preflight's warnings are the short checks, phrased; the audit reads the same."""
+    manifests = render(30000)
+    small = sizing.NodeCapacity("w1", Decimal(2), 4 * GI)
+    [node] = sizing.node_checks([small], rules)
+    assert (node.subject, node.measured, node.short) == ("node w1", "2 CPU/4Gi", True)
+    assert node.required.startswith("≥ 4 CPU/8Gi")
+    spark = sizing.spark_worker_check([small], manifests, rules)
+    assert spark is not None and spark.short and spark.required == "1 for 1 worker(s)"
+    assert sizing.check_nodes([small], manifests, rules)[1] == spark.problem
+    pods = {c.subject: c for c in sizing.pod_checks(manifests, rules)}
+    assert pods["mysql"].short and not pods["python"].short and pods["mysql"].problem in sizing.check_pods(
+        manifests, rules)[0]
+    [fit] = [c for c in sizing.pod_fit_checks(manifests, [small]) if c.subject == "python"]
+    assert fit.blocker and fit.short and "Pending" in fit.fix
+    volumes = {c.subject: c for c in sizing.volume_checks(manifests, rules, dataset_bytes=15 * GI)}
+    python = volumes["volume python-data"]
+    assert python.short and python.measured == "20Gi" and python.required == "≥ 5Gi and ≥ 2× the 15Gi dataset"
+    assert python.problem in sizing.check_volumes(manifests, rules, dataset_bytes=15 * GI)
+
+
 def test_psp_on_a_cluster_without_psp_is_refused_by_the_chart(render) -> None:  # type: ignore[no-untyped-def]
     from fateops.exceptions import KubernetesError
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from fateops.exceptions import ConfigError, FateopsError
-from fateops.k8s import sizing
 
 if TYPE_CHECKING:
     from fateops.federation import Party
@@ -74,9 +72,6 @@ def finding(scope: str, subject: str, check: str, short: Severity | None, measur
     return Finding(scope, subject, check, short or "ok", measured, required, fix if short else "", note)
 
 
-def cpu_mem(cpu: Decimal, memory: Decimal) -> str:
-    """``4 CPU/8Gi`` — the notation of :mod:`fateops.k8s.sizing`'s messages."""
-    return f"{sizing.fmt_cpu(cpu)} CPU/{sizing.fmt_mem(memory)}"
 
 
 def party_scope(party: Party) -> str:
