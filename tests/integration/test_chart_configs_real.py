@@ -161,3 +161,137 @@ def test_fate_flow_starts_on_the_rendered_service_conf_and_registers_its_engines
     assert spec["default"] == {"domain": "fate.org", "brokerPort": 6650, "brokerSslPort": 6651,
                                "proxy": "10.159.229.68:443"}
     assert spec["route"] == {"30000": {"host": "pulsar", "port": 6650, "sslPort": 6651, "proxy": ""}}
+
+
+# -- the exchange's traffic-server config in Debian's trafficserver, then a route change reloaded ---------
+ATS_HTTP_PORT, ATS_TLS_PORT, BACKEND_PORTS = 9792, 9793, (9794, 9795)
+
+
+class _Backend:
+    """A TCP listener that records the first bytes of each connection (a tunnelled TLS ClientHello)."""
+
+    def __init__(self, port: int) -> None:
+        import socket
+        import threading
+
+        self.port, self.hellos = port, 0
+        self.sock = socket.create_server(("127.0.0.1", port))
+        self.sock.settimeout(0.5)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    if conn.recv(5)[:1] == b"\x16":  # a TLS handshake record
+                        self.hellos += 1
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+def _tls_hello(sni: str) -> None:
+    """Open TLS to traffic-server with ``sni``; the backend is no TLS server, so the handshake fails."""
+    import socket
+    import ssl
+
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", ATS_TLS_PORT), timeout=5) as raw:
+        try:
+            with ctx.wrap_socket(raw, server_hostname=sni):
+                pass
+        except (ssl.SSLError, OSError):
+            pass
+
+
+def _wait_for(predicate: Any, timeout_s: float = 20.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_traffic_server_loads_the_exchange_config_and_reloads_a_route_change(tmp_path: Path) -> None:
+    from fateops.k8s.certs import issue, make_ca
+    from fateops.paths import state_dir
+    from fateops.trafficserver import TrafficServer
+
+    root = state_dir() / "ats-chart"  # not tmp_path: as root traffic-server drops to its own user
+    shutil.rmtree(root, ignore_errors=True)
+    files = root / "fateops"  # stands in for the container's /etc/fateops
+
+    def render(tls_port: int) -> dict[str, str]:
+        values = cc.exchange_values([cc.PartyEndpoints(30000, "10.0.0.1", "127.0.0.1", pulsar_tls_port=tls_port)],
+                                    replicas=1, roll_on_route_change=False,
+                                    overrides={"trafficServer": {"tunnelPorts": "6651 9794-9795"}})
+        docs = helm_template(cc.EXCHANGE_CHART, values, tmp_path)
+        for cm, folder in (("traffic-server-config", "trafficserver"), ("traffic-server-route-table",
+                                                                         "trafficserver-routes")):
+            (files / folder).mkdir(parents=True, exist_ok=True)
+            for key, text in docs[("ConfigMap", cm)]["data"].items():
+                (files / folder / key).write_text(text)
+        (container,) = docs[("Deployment", "traffic-server")]["spec"]["template"]["spec"]["containers"]
+        assert container["command"] == ["/opt/trafficserver/bin/traffic_manager"]
+        return {e["name"]: e["value"].replace("/etc/fateops", str(files)) for e in container["env"]}
+
+    env = render(BACKEND_PORTS[0])
+    assert env["PROXY_CONFIG_ADMIN_USER_ID"] == "#-1"  # the non-root container keeps its uid
+    ca = make_ca("fateops test CA")
+    leaf = issue(ca, "proxy.fate.org", ["proxy.fate.org"])
+    (files / "trafficserver-tls").mkdir(parents=True)
+    for name, pem in (("proxy.cert.pem", leaf.cert_pem), ("proxy.key.pem", leaf.key_pem), ("ca.cert.pem", ca.cert_pem)):
+        (files / "trafficserver-tls" / name).write_bytes(pem)
+
+    class ChartTrafficServer(TrafficServer):
+        """The private instance, started with the container's records overrides (as ATS env overrides)."""
+
+        def _env(self) -> dict[str, str]:
+            out = super()._env() | env
+            # here only: bind to loopback, keep the instance's HTTP health port, and — started as root —
+            # let it drop to its own user as the instance module does (the chart's "#-1" is for uid 1000)
+            out["PROXY_CONFIG_HTTP_SERVER_PORTS"] = (f"{ATS_HTTP_PORT}:ip-in=127.0.0.1 "
+                                                     f"{ATS_TLS_PORT}:ssl:ip-in=127.0.0.1")
+            out["PROXY_CONFIG_ADMIN_USER_ID"] = self.server_user()
+            return out
+
+    backends = [_Backend(port) for port in BACKEND_PORTS]
+    ats = ChartTrafficServer(root / "ats", port=ATS_HTTP_PORT)
+    ats.layout()
+    from fateops.supervise import chown_tree
+
+    chown_tree([files], ats.server_user())
+    try:
+        pid = ats.start(timeout_s=60)
+        _tls_hello("30000.fate.org")
+        assert _wait_for(lambda: backends[0].hellos == 1), "sni.yaml's tunnel_route was not used"
+
+        render(BACKEND_PORTS[1])  # party 30000's pulsar-public-tls moved: new sni.yaml, same files
+        chown_tree([files], ats.server_user())
+        ats.reload()
+
+        def moved() -> bool:
+            _tls_hello("30000.fate.org")
+            return backends[1].hellos > 0
+
+        assert _wait_for(moved), "traffic_ctl config reload did not switch the tunnel route"
+        assert ats.is_running_same(pid), "the reload restarted traffic_manager"
+    finally:
+        ats.stop()
+        for b in backends:
+            b.close()

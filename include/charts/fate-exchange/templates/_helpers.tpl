@@ -125,6 +125,7 @@ trying to switch to the image's configured user (which only root may do). */}}
   "proxy.config.ssl.CA.cert.filename" "ca.cert.pem"
   "proxy.config.ssl.client.certification_level" (ternary 2 0 $ts.tls.requireClientCert)
   "proxy.config.admin.user_id" "#-1"
+  "proxy.config.http.connect_ports" $ts.tunnelPorts
 -}}
 {{- $env := list -}}
 {{- range $key, $value := mergeOverwrite $records (deepCopy $ts.records) -}}
