@@ -23,6 +23,7 @@ from typing import Any, Final, Literal
 
 from fateops.exceptions import ConfigError
 from fateops.paths import CHARTS_DIR
+from fateops.trafficserver.routes import Destination, RouteTable
 
 # -- charts ------------------------------------------------------------------------------------------
 PARTY_CHART_NAME: Final = "fate-party"
@@ -393,16 +394,17 @@ def exchange_values(
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
         raise ConfigError("must be an integer >= 1", field="exchange.replicas", value=replicas)
     _host(domain, "exchange.domain")
-    sni: list[dict[str, Any]] = []
+    tunnels: dict[int, Destination] = {}
     nginx_table: dict[str, Any] = {}
     for p in sorted(listed, key=lambda p: p.party_id):
         where = f"parties[{p.party_id}]"
         _party_id(p.party_id, f"{where}.party_id")
-        pulsar_ip = _host(p.pulsar_ip, f"{where}.pulsar_ip")
+        tunnels[p.party_id] = Destination(_host(p.pulsar_ip, f"{where}.pulsar_ip"),
+                                          _port(p.pulsar_tls_port, f"{where}.pulsar_tls_port"))
         hop = NginxHop(p.nginx_ip, p.http_port, p.grpc_port).as_values(f"{where}.nginx")
-        sni.append({"fqdn": f"{p.party_id}.{domain}",
-                    "tunnelRoute": f"{pulsar_ip}:{_port(p.pulsar_tls_port, f'{where}.pulsar_tls_port')}"})
         nginx_table[str(p.party_id)] = {"fateflow": [hop], "proxy": [dict(hop)]}
+    # the same route-table model (and SNI rendering) as the local Exchange's traffic-server
+    sni = RouteTable.of(tunnels).sni(domain)
     values: dict[str, Any] = {
         "podSecurityPolicy": {"enabled": bool(psp)},
         "nginx": {"replicas": replicas, "route_table": nginx_table},
