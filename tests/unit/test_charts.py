@@ -544,7 +544,11 @@ def test_notes_tell_how_to_get_the_lb_ips_and_the_next_step(helm: Helm) -> None:
     assert "fate_exchange_federate" in notes
     out = helm.run("install", "notes", str(cc.EXCHANGE_CHART), "--dry-run=client", "--namespace", "x").stdout
     notes = out[out.index("NOTES:"):]
-    assert "traffic_ctl config reload" in notes and "get svc traffic-server" in notes
+    assert "rolled the traffic-server" in notes and "get svc traffic-server" in notes
+    out = helm.run("install", "notes", str(cc.EXCHANGE_CHART), "--dry-run=client", "--namespace", "x",
+                   "--set", "trafficServer.rollOnRouteChange=false").stdout
+    notes = out[out.index("NOTES:"):]
+    assert "EVERY traffic-server pod" in notes and "traffic_ctl config reload" in notes
 
 
 def test_generated_passwords_are_kept_in_secrets_not_config(helm: Helm) -> None:

@@ -132,6 +132,11 @@ python:
       probePort: http
       env:
         - {name: FATE_PROJECT_BASE, value: /data/projects/fate}
+        # Spark executors connect back to the driver (FATE's task processes here) by the name it
+        # advertises: the pod IP, since a pod's host name resolves nowhere else (KubeFATE sets
+        # spark.driver.host to the pod IP for the same reason).
+        - name: SPARK_LOCAL_HOSTNAME
+          valueFrom: {fieldRef: {fieldPath: status.podIP}}
         - {name: HADOOP_CONF_DIR, value: /etc/fateops/hadoop}
         - {name: SPARK_CONF_DIR, value: /etc/fateops/spark}
         {{- include "fate-party.jvmEnv" . | nindent 8 }}
@@ -394,7 +399,7 @@ namenode:
       values: hdfs.namenode
       # Not the image's entrypoint (it rewrites the root-owned /etc/hadoop from env): our hdfs-site.xml
       # and core-site.xml are complete. Format once, when the name dir holds no image yet.
-      command: [/bin/bash, -c, {{ printf "[ -f /hadoop/dfs/name/current/VERSION ] || hdfs --config \"$HADOOP_CONF_DIR\" namenode -format -nonInteractive -clusterId fate-%s; exec hdfs --config \"$HADOOP_CONF_DIR\" namenode" (include "fate-party.partyId" .) | quote }}]
+      command: [/bin/bash, -c, {{ printf "[ -f /hadoop/dfs/name/current/VERSION ] || hdfs --config \"$HADOOP_CONF_DIR\" namenode -format -nonInteractive -clusterid fate-%s; exec hdfs --config \"$HADOOP_CONF_DIR\" namenode" (include "fate-party.partyId" .) | quote }}]
       ports:
         - {name: rpc, containerPort: 9000}
         - {name: http, containerPort: 9870}
