@@ -80,7 +80,8 @@ def _targets(params: dict[str, Any]) -> Any:
                           description="Run a real job per drill and judge its outcome; off = observe the platform "
                                       "only (e.g. a cluster without reachable FATE Flow)."),
         "catalogue": Param("drills.yaml", type="string", title="Drill catalogue",
-                           description="Path of the drill catalogue (relative to include/configs/ or absolute)."),
+                           description="Path of the drill catalogue (absolute, or relative to the current "
+                                       "directory, then to include/configs/)."),
         "vsphere_conn_id": Param("vsphere_default", type="string", title="vSphere connection",
                                  description="Airflow connection of vCenter (host, port, login, password; extra "
                                              "verify_tls, timeout) — used by the vsphere backend only."),

@@ -95,3 +95,13 @@ def test_a_party_id_that_is_not_a_number_names_the_known_ones(capsys: pytest.Cap
     with pytest.raises(ConfigError, match="use one of: 9999, 10000") as err:
         load_federation().party("abc")
     assert (err.value.field, err.value.value) == ("party_id", "abc")
+
+
+@pytest.mark.parametrize(("line", "edited"), [("chaos: allowed", "chaos: yes"), ("roles:", "role:")])
+def test_the_errors_documented_in_the_config_readme_are_what_is_printed(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, line: str, edited: str) -> None:
+    text = (CONFIGS_DIR / "federation.local.yaml").read_text().replace(line, edited, 1)
+    path = _write(tmp_path, text)
+    code, _, err = _run(capsys, str(path))
+    documented = err.strip().replace(str(path), "/srv/fateops/federation.yaml")
+    assert code == 2 and documented in (CONFIGS_DIR / "README.md").read_text()
