@@ -80,15 +80,16 @@ def _targets(params: dict[str, Any]) -> Any:
                           description="Run a real job per drill and judge its outcome; off = observe the platform "
                                       "only (e.g. a cluster without reachable FATE Flow)."),
         "catalogue": Param("drills.yaml", type="string", title="Drill catalogue",
-                           description="Path of the drill catalogue (relative to include/configs/ or absolute)."),
+                           description="Path of the drill catalogue (absolute, or relative to the current "
+                                       "directory, then to include/configs/)."),
         "vsphere_conn_id": Param("vsphere_default", type="string", title="vSphere connection",
                                  description="Airflow connection of vCenter (host, port, login, password; extra "
                                              "verify_tls, timeout) — used by the vsphere backend only."),
-        "vm_name": Param("", type="string", title="Worker VM",
+        "vm_name": Param(None, type=["null", "string"], title="Worker VM",
                          description="vsphere: the worker VM that runs the party's pods (power-off drills)."),
-        "host_name": Param("", type="string", title="ESXi host",
+        "host_name": Param(None, type=["null", "string"], title="ESXi host",
                            description="vsphere: the host to fail or put into maintenance mode."),
-        "node_name": Param("", type="string", title="Kubernetes node",
+        "node_name": Param(None, type=["null", "string"], title="Kubernetes node",
                            description="vsphere: the node on the worker VM, to time the pods' relaunch (optional)."),
     },
     dagrun_timeout=timedelta(hours=6),
@@ -189,12 +190,13 @@ def fate_chaos_drill() -> None:
                             dry_run=bool(params["dry_run"]))
         paths = card.write()
         print(card.to_markdown())
-        summary = {"passed": card.passed, "counts": card.counts(), **{k: str(v) for k, v in paths.items()}}
+        summary = {"passed": card.passed, "verdict": card.verdict.lower(), "counts": card.counts(),
+                   **{k: str(v) for k, v in paths.items()}}
         print(f"scorecard: {summary}")
         if not card.passed:
-            raise DrillError(f"{len(card.failures)} drill(s) missed their expectation: "
-                             + ", ".join(f"{r.drill_id} ({r.status}: {'; '.join(r.reasons)[:200]})"
-                                         for r in card.failures),
+            what = "dry run is not ready" if card.dry_run else "run failed"
+            raise DrillError(f"{what}: {len(card.blocking)} drill(s): "
+                             + ", ".join(reason[:300] for reason in card.reasons()),
                              fix=f"read the scorecard {paths['markdown']}")
         return summary
 

@@ -16,6 +16,7 @@ from fateops.airflow.pipeline_params import (
     dataset_params,
     merged,
     predict_params,
+    sectioned,
     table_params,
     train_params,
 )
@@ -57,8 +58,10 @@ curl -X POST http://127.0.0.1:8080/api/v2/dags/fate_credit_card_pipeline/dagRuns
     default_args=PIPELINE_DEFAULT_ARGS,
     tags=[*TAGS_BASE, "credit-card", "pipeline"],
     doc_md=DOC,
-    params=merged(common_params(), bootstrap_params(), federate_params(), table_params(), dataset_params(), train_params(),
-                  predict_params()),
+    params=merged(sectioned("Federation & deadlines", common_params(), bootstrap_params(), federate_params()),
+                  sectioned("Data", table_params(), dataset_params()),
+                  sectioned("Training", train_params()),
+                  sectioned("Prediction", predict_params())),
     dagrun_timeout=timedelta(hours=8),
 )
 def fate_credit_card_pipeline() -> None:

@@ -53,7 +53,7 @@ cron expression or preset, or `none` for manual runs only. Re-running a run rewr
         "dataset_gb": Param(0, type="number", minimum=0, title="Dataset size (GiB)",
                             description="For the 'storage ≥ 2× the dataset' rule (python/datanode volumes, the local "
                                         "engine's disk); 0 = not checked."),
-        "vsphere_conn_id": Param("", type="string", title="vSphere connection",
+        "vsphere_conn_id": Param(None, type=["null", "string"], title="vSphere connection",
                                  description="Airflow connection of vCenter (host, port, login, password; extra "
                                              "verify_tls, timeout); empty = do not audit vSphere."),
         "vsphere_vms": Param("*", type="string", minLength=1, title="VMs to audit",

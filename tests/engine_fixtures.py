@@ -1,4 +1,5 @@
-"""Session fixtures for the real local FATE engine and a migrated Airflow metadata DB."""
+"""Session fixtures for the real local FATE engine, a migrated Airflow metadata DB and the real Airflow
+components on 127.0.0.1 (shared by the REST-pipeline and the UI trigger-form tests)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from fateops.engine import LocalEngine
+from fateops.localstack import AirflowStack
+from fateops.paths import state_dir
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +40,32 @@ def airflow_db() -> Path:
     subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], check=True,
                    capture_output=True, timeout=600, env=os.environ.copy())
     return home
+
+
+@pytest.fixture(scope="session")
+def airflow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStack]:
+    """api-server, scheduler, dag-processor and triggerer on 127.0.0.1 (port ``FATEOPS_REST_TEST_PORT``,
+    default 8481), their own AIRFLOW_HOME under the test state dir, started once per session (≈30 s).
+
+    The FATE connection points at the test engine's port; tests that run FATE jobs also request
+    ``fate_engine``. The last module that needs the stack (``test_rest_ui_trigger``, after
+    ``test_rest_pipeline`` in file order) stops it early so the dag-processor does not keep re-parsing
+    the DAGs while the rest of the suite runs; stopping again here is a no-op.
+    """
+    root = tmp_path_factory.mktemp("airflow-stack")
+    stack = AirflowStack(
+        port=int(os.environ.get("FATEOPS_REST_TEST_PORT", "8481")),
+        home=state_dir() / "airflow-rest",
+        extra_env={
+            "AIRFLOW_CONN_FATEFLOW_DEFAULT": f"fateflow://127.0.0.1:{os.environ['FATEOPS_ENGINE_PORT']}",
+            "FATEOPS_DATA_DIR": str(root / "data"),
+            "FATEOPS_REPORTS_DIR": str(root / "reports"),
+            "FATEOPS_REGISTRY_DIR": str(root / "registry"),
+            "AIRFLOW__CORE__PARALLELISM": "3",
+        },
+    )
+    try:
+        stack.start(timeout_s=900)
+        yield stack
+    finally:
+        stack.stop()

@@ -61,10 +61,14 @@ def _engine(args: argparse.Namespace) -> int:
 
 
 def _federation(args: argparse.Namespace) -> int:
+    from fateops.connection_check import check_federation_connections
     from fateops.federation import load_federation
 
     federation = load_federation(args.config)
+    checked = check_federation_connections(federation, airflow_db=args.airflow)
     _print(federation.model_dump(mode="json"))
+    for line in checked.lines():
+        print(line, file=sys.stderr)
     return 0
 
 
@@ -96,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     federation = sub.add_parser("federation", help="validate and print a federation config")
     federation.add_argument("config", nargs="?", default=None, help="path (default: federation.local.yaml)")
+    federation.add_argument("--airflow", action="store_true",
+                            help="also look the connection ids up in Airflow's metadata DB (`airflow connections "
+                                 "list`); without it only AIRFLOW_CONN_* variables are checked")
     federation.set_defaults(handler=_federation)
 
     demo = sub.add_parser("demo", help="run the credit-card pipeline end to end through Airflow's REST API")

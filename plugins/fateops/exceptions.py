@@ -40,7 +40,8 @@ class DataValidationError(FateopsError):
 class EngineError(FateopsError):
     """The local FATE engine could not be installed, started, stopped or reached."""
 
-    default_fix = "run `fateops engine status` and read .fateops/engine/logs/server.log"
+    default_fix = ("run `fateops engine status` and read the server log .fateops/engine/server.log (FATE's own logs: "
+                   ".fateops/engine/home/logs/; both under $FATEOPS_STATE_DIR when it is set)")
 
 
 class FateFlowError(FateopsError):

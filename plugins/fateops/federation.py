@@ -7,13 +7,13 @@ deployed or uploaded, and every error names the field, the bad value and the fix
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from fateops.config_files import FieldProblem, config_error, read_config_yaml
+from fateops.config_files import FieldProblem, Loc, config_error, read_config
 from fateops.exceptions import ConfigError
 from fateops.paths import CONFIGS_DIR
 
@@ -145,11 +145,17 @@ class Federation(_Strict):
 
     # -- lookups -----------------------------------------------------------------------------------
     def party(self, party_id: int | str) -> Party:
-        for p in self.parties:
-            if p.party_id == int(party_id):
-                return p
         known = ", ".join(str(p.party_id) for p in self.parties)
-        raise ConfigError("unknown party", field="party_id", value=party_id, fix=f"use one of: {known}")
+        try:
+            wanted = int(party_id)
+        except (TypeError, ValueError):
+            raise ConfigError(f"a party id is a number (federation {self.name!r})", field="party_id",
+                              value=party_id, fix=f"use one of: {known}") from None
+        for p in self.parties:
+            if p.party_id == wanted:
+                return p
+        raise ConfigError(f"unknown party in federation {self.name!r}", field="party_id", value=party_id,
+                          fix=f"use one of: {known}")
 
     def with_role(self, role: Role) -> list[Party]:
         return [p for p in self.parties if role in p.roles]
@@ -187,18 +193,25 @@ class Federation(_Strict):
         return ids
 
 
-def parse_federation(data: Any, *, source: str = "<federation>") -> Federation:
+FEDERATION_CONTENTS = ("`name:` and `parties:` (two or more, each with `party_id` and `roles`; one guest, one "
+                       "host) — start from include/configs/federation.local.yaml")
+
+
+def parse_federation(data: Any, *, source: str = "<federation>", bool_words: Mapping[Loc, str] | None = None
+                     ) -> Federation:
     """Validate a federation mapping (e.g. from YAML or a DAG Param)."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: a federation config must be a mapping", field="<root>", value=type(data).__name__)
+        raise ConfigError(f"{source}: a federation config must be a mapping (key: value lines), not a "
+                          f"{type(data).__name__}", field="<root>", fix=f"write {FEDERATION_CONTENTS}")
     try:
         return Federation.model_validate(data)
     except ValidationError as err:
-        raise config_error(err, source=source,
+        raise config_error(err, source=source, model=Federation, bool_words=bool_words,
                            fix="see include/configs/README.md for every field of a federation config") from None
 
 
 def load_federation(path: str | Path | None = None) -> Federation:
     """Read and validate a federation YAML file (default: the embedded local one)."""
-    path, data = read_config_yaml(path, default=DEFAULT_FEDERATION_FILE, what="federation config file")
-    return parse_federation(data, source=path.name)
+    doc = read_config(path, default=DEFAULT_FEDERATION_FILE, what="federation config",
+                      must_contain=FEDERATION_CONTENTS)
+    return parse_federation(doc.data, source=str(doc.path), bool_words=doc.bool_words)

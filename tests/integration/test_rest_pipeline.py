@@ -1,10 +1,10 @@
 """The whole credit-card pipeline the way a user runs it: real Airflow components, triggered over REST.
 
 An :class:`~fateops.localstack.AirflowStack` (api-server, scheduler, dag-processor, triggerer on
-127.0.0.1, its own AIRFLOW_HOME under the test state dir, spare port 8481) runs the pipeline against
-the test engine: the LocalExecutor runs the tasks, the triggerer runs the deferred FATE job waits.
-The run is triggered and followed only through the REST API, as ``make demo`` does. The stack is
-stopped in a ``finally`` whatever happens.
+127.0.0.1, its own AIRFLOW_HOME under the test state dir, spare port 8481; the session fixture
+``airflow_stack``, shared with the UI trigger-form test) runs the pipeline against the test engine: the
+LocalExecutor runs the tasks, the triggerer runs the deferred FATE job waits. The run is triggered and
+followed only through the REST API, as ``make demo`` does. The stack is stopped whatever happens.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import secrets
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ import pytest
 
 from fateops.fate.client import FateFlowClient
 from fateops.localstack import AirflowRestClient, AirflowStack
-from fateops.paths import state_dir
 
 pytestmark = [pytest.mark.engine, pytest.mark.airflow, pytest.mark.timeout(5400)]
 
@@ -30,24 +28,10 @@ CONF = {"rows": 6000, "fraud_ratio": 0.02, "min_rows": 100, "auc_threshold": 0.5
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, fate_engine: Any) -> Iterator[AirflowStack]:
-    root = tmp_path_factory.mktemp("rest")
-    stack = AirflowStack(
-        port=int(os.environ.get("FATEOPS_REST_TEST_PORT", "8481")),
-        home=state_dir() / "airflow-rest",
-        extra_env={
-            "AIRFLOW_CONN_FATEFLOW_DEFAULT": fate_engine.config.base_url.replace("http://", "fateflow://"),
-            "FATEOPS_DATA_DIR": str(root / "data"),
-            "FATEOPS_REPORTS_DIR": str(root / "reports"),
-            "FATEOPS_REGISTRY_DIR": str(root / "registry"),
-            "AIRFLOW__CORE__PARALLELISM": "3",
-        },
-    )
-    try:
-        stack.start(timeout_s=900)
-        yield stack
-    finally:
-        stack.stop()
+def stack(airflow_stack: AirflowStack, fate_engine: Any) -> AirflowStack:
+    """The session's Airflow components (tests/engine_fixtures.py), with the test engine up."""
+    assert fate_engine.config.base_url.endswith(f":{os.environ['FATEOPS_ENGINE_PORT']}")
+    return airflow_stack
 
 
 def test_pipeline_triggered_over_rest_runs_through_scheduler_and_triggerer(stack: AirflowStack,

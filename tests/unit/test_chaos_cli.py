@@ -28,17 +28,33 @@ def test_list_shows_the_drills_of_a_backend(capsys: pytest.CaptureFixture[str]) 
     assert {r["recovery_slo_s"] for r in rows} == {300, 60}
 
 
-def test_a_dry_run_writes_a_scorecard_and_changes_nothing(capsys: pytest.CaptureFixture[str], own_state: Path) -> None:
+def test_a_dry_run_whose_preflight_refuses_is_not_ready(capsys: pytest.CaptureFixture[str], own_state: Path) -> None:
+    """The engine is down: every drill's live run would be refused, so the dry run must not read as a pass."""
     code = main(["chaos", "run", "--backend", "local", "--party", "10000", "--dry-run", "--run-id", "cli-dry",
                  "t4-fateflow", "disk-table-lost"])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    summary = _json_tail(out)
+    captured = capsys.readouterr()
+    assert code == 1, captured.out
+    # the plan is on the terminal, step by step, not only in the scorecard file
+    assert "drill t4-fateflow (table" in captured.out and "  1. safety: party 10000" in captured.out
+    assert "preflight would refuse: the local engine is not running" in captured.out
+    assert "Verdict: NOT READY" in captured.out
+    summary = _json_tail(captured.out)
     assert isinstance(summary, dict) and summary["counts"] == {"dry_run": 2}
+    assert summary["passed"] is False and summary["verdict"] == "not ready"
+    assert [r.split(" ")[0] for r in summary["reasons"]] == ["t4-fateflow", "disk-table-lost"]
+    assert all("the local engine is not running" in r for r in summary["reasons"])
+    assert "chaos dry run: not ready — t4-fateflow (not ready): preflight would refuse" in captured.err
     md = Path(summary["markdown"]).read_text()
     assert Path(summary["markdown"]).is_relative_to(own_state) and "dry run: nothing was changed" in md
-    assert "preflight would refuse: the local engine is not running" in md
+    assert "**Verdict: NOT READY**" in md and "preflight would refuse: the local engine is not running" in md
     assert not (own_state / "chaos" / "ledger").exists() or not any((own_state / "chaos" / "ledger").iterdir())
+
+
+def test_a_party_id_that_is_not_a_number_is_a_config_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chaos", "run", "--backend", "local", "--party", "abc", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "party_id: a party id is a number (federation 'local-demo') (got 'abc')" in err
+    assert "fix: use one of: 9999, 10000" in err
 
 
 def test_refusals_are_config_or_drill_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -65,8 +65,10 @@ def test_a_kubernetes_dry_run_plans_every_drill_offline_and_changes_nothing() ->
     drills = select_drills(load_catalogue(), "kubernetes")
     with drill_context("kubernetes", fed, fed.party(9999), run_id="dry-1") as ctx:
         card = run_drills(ctx, drills, dry_run=True, use_fate=False)
-    assert card.dry_run and card.passed
     assert {r.status for r in card.results} == {"dry_run"}
+    # no client for the cluster: every preflight would refuse, so the plan is "not ready", never a pass
+    assert card.dry_run and not card.passed and card.verdict == "NOT READY"
+    assert all("needs a client for the" in reason for reason in card.reasons())
     by_id = {r.drill_id: r for r in card.results}
     mysql = by_id["t4-mysql"].plan
     assert any("delete every pod of fate-party/mysql in namespace fate-9999" in s for s in mysql)

@@ -68,3 +68,15 @@ def test_a_dry_run_card_says_nothing_was_changed(tmp_path: Path) -> None:
     md = paths["markdown"].read_text()
     assert "dry run: nothing was changed" in md and "- plan: inject: delete pods" in md
     assert paths["png"].read_bytes()[:4] == b"\x89PNG"
+    assert card.passed and "**Verdict: READY**" in md
+
+
+def test_a_dry_run_whose_preflight_refused_is_not_ready() -> None:
+    refused = _row("t4-fateflow", "dry_run", plan=["preflight would refuse: the local engine is not running"],
+                   reasons=["preflight would refuse: the local engine is not running — fix: fateops engine start"])
+    card = Scorecard.of("dry", "local", 9999, [_row("ok", "dry_run"), refused], dry_run=True)
+    assert not card.passed and card.verdict == "NOT READY" and [r.drill_id for r in card.not_ready] == ["t4-fateflow"]
+    assert card.reasons() == ["t4-fateflow (not ready): preflight would refuse: the local engine is not running "
+                              "— fix: fateops engine start"]
+    assert card.as_dict()["verdict"] == "not ready"
+    assert "**Verdict: NOT READY** (2 dry_run)" in card.to_markdown()

@@ -345,7 +345,7 @@ def test_the_dag_runs_the_report_after_a_skipped_vsphere_audit_and_gates_last() 
     assert tasks["write_report"].trigger_rule == "none_failed"
     assert tasks["write_report"].upstream_task_ids == {"audit_party", "audit_vsphere"}
     assert tasks["gate"].upstream_task_ids == {"write_report"} and tasks["gate"].retries == 0
-    assert dag.params["fail_on"] == "blocker" and dag.params["vsphere_conn_id"] == ""
+    assert dag.params["fail_on"] == "blocker" and dag.params["vsphere_conn_id"] is None
     assert dag.timetable.expression == "0 0 * * 0"  # @weekly unless the environment says otherwise
 
 

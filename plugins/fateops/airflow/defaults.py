@@ -25,7 +25,8 @@ TAGS_BASE = ["fateops", "fate"]
 
 def federation_param(default: str = "federation.local.yaml") -> Param:
     return Param(default, type="string", title="Federation config",
-                 description="Path of the federation YAML (relative to include/configs/ or absolute): "
+                 description="Path of the federation YAML (absolute, or relative to the current directory, "
+                             "then to include/configs/): "
                              "parties, roles, backends and connections.")
 
 

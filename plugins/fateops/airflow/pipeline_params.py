@@ -44,7 +44,7 @@ def dataset_params() -> dict[str, Param]:
     """Which data, how it is split and prepared, and the validation gate's bounds."""
     return {
         "dataset_path": Param(
-            "", type="string", title="creditcard.csv path",
+            None, type=["null", "string"], title="creditcard.csv path",
             description="Absolute path of a Kaggle-format creditcard.csv (Time, V1..V28, Amount, Class; quoted "
                         "headers and labels accepted). Empty: generate SYNTHETIC data of the same schema."),
         "rows": Param(KAGGLE_ROWS, type="integer", minimum=100, maximum=10_000_000, title="Synthetic rows",
@@ -98,9 +98,9 @@ def train_params() -> dict[str, Param]:
 def predict_params() -> dict[str, Param]:
     """Which model scores which table, and the decision threshold."""
     return {
-        "model_id": Param("", type="string", title="Model id",
+        "model_id": Param(None, type=["null", "string"], title="Model id",
                           description="FATE model id to predict with; empty: the registry's promoted model."),
-        "model_version": Param("", type="string", title="Model version",
+        "model_version": Param(None, type=["null", "string"], title="Model version",
                                description="Version of that model (needed with a model id; FATE's is '0')."),
         "predict_split": Param("test", type="string", enum=["test", "train"], title="Table to score",
                                description="Which of each party's tables is scored: the held-out test rows "
@@ -108,6 +108,17 @@ def predict_params() -> dict[str, Param]:
         "decision_threshold": Param(0.5, type="number", minimum=0, maximum=1, title="Decision threshold",
                                     description="A row is a predicted fraud when its score reaches this."),
     }
+
+
+def sectioned(section: str, *groups: dict[str, Param]) -> dict[str, Param]:
+    """The groups' Params under one heading of the trigger form (Airflow's Param ``section``), so a DAG with
+    many knobs reads like the runbook: federation & deadlines, data, training, prediction."""
+    out: dict[str, Param] = {}
+    for group in groups:
+        for name, param in group.items():
+            param.schema["section"] = section
+            out[name] = param
+    return out
 
 
 def merged(*groups: dict[str, Param]) -> dict[str, Any]:

@@ -9,13 +9,13 @@ mistake is reported before anything is touched, naming the drill row, the field 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fateops.config_files import config_error, read_config_yaml
+from fateops.config_files import Loc, config_error, read_config
 from fateops.exceptions import ConfigError
 from fateops.k8s.chart_contract import EXCHANGE_COMPONENTS, PARTY_COMPONENTS, STATEFUL_COMPONENTS
 from fateops.paths import CONFIGS_DIR
@@ -217,18 +217,21 @@ def _drill_field(data: Any) -> Callable[[tuple[Any, ...]], str]:
     return name
 
 
-def parse_catalogue(data: Any, *, source: str = "<drills>") -> Catalogue:
+def parse_catalogue(data: Any, *, source: str = "<drills>", bool_words: Mapping[Loc, str] | None = None
+                    ) -> Catalogue:
     """Validate a catalogue mapping (from YAML or a test)."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the drill catalogue must be a mapping with 'drills:'", field="<root>")
     try:
         return Catalogue.model_validate(data)
     except ValidationError as err:
-        raise config_error(err, source=source, name_field=_drill_field(data),
+        raise config_error(err, source=source, name_field=_drill_field(data), model=Catalogue,
+                           bool_words=bool_words,
                            fix="see include/configs/README.md (drill catalogue) for every field of a drill") from None
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Read and validate ``drills.yaml`` (default: ``include/configs/drills.yaml``)."""
-    path, data = read_config_yaml(path, default=DEFAULT_CATALOGUE_FILE, what="drill catalogue")
-    return parse_catalogue(data, source=path.name)
+    doc = read_config(path, default=DEFAULT_CATALOGUE_FILE, what="drill catalogue",
+                      must_contain="`drills:`, a list of drills (see include/configs/drills.yaml)")
+    return parse_catalogue(doc.data, source=str(doc.path), bool_words=doc.bool_words)

@@ -1,9 +1,10 @@
 """``fateops chaos list|run|heal`` — the drills from a shell, the same code the DAG runs.
 
-``run`` exits 0 only when every drill passed (or, with ``--dry-run``, when the plan could be made);
-the scorecard's paths are printed either way. Connections come from the environment: the local engine
-from ``FATEOPS_ENGINE_*``, Kubernetes clusters from ``AIRFLOW_CONN_<ID>`` / ``FATEOPS_KUBECONFIG_<ID>``,
-vCenter from ``FATEOPS_VSPHERE_URL`` + ``FATEOPS_VSPHERE_PASSWORD``.
+``run`` exits 0 only when every drill passed (or, with ``--dry-run``, when every drill's preflight found
+its target ready: a refused preflight makes the dry run "not ready", exit 1, with the reason); the plan
+(dry run), the verdict and the scorecard's paths are printed either way. Connections come from the
+environment: the local engine from ``FATEOPS_ENGINE_*``, Kubernetes clusters from ``AIRFLOW_CONN_<ID>`` /
+``FATEOPS_KUBECONFIG_<ID>``, vCenter from ``FATEOPS_VSPHERE_URL`` + ``FATEOPS_VSPHERE_PASSWORD``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,7 +71,16 @@ def _run(args: argparse.Namespace) -> int:
             vsphere=session, targets=targets, run_id=run_id) as ctx:
         card = run_drills(ctx, drills, dry_run=args.dry_run, use_fate=not args.no_jobs, log_to=print)
     paths = card.write()
-    _print({"passed": card.passed, "counts": card.counts(), **{k: str(v) for k, v in paths.items()}})
+    if args.dry_run:  # the plan is the point of a dry run: show it here, not only in the scorecard file
+        for result in card.results:
+            print(f"drill {result.drill_id} (table {result.table}): {result.title}")
+            print("\n".join(f"  {n}. {step}" for n, step in enumerate(result.plan, 1)))
+    print(f"Verdict: {card.verdict}" + "".join(f"\n  {reason}" for reason in card.reasons()))
+    _print({"passed": card.passed, "verdict": card.verdict.lower(), "reasons": card.reasons(),
+            "counts": card.counts(), **{k: str(v) for k, v in paths.items()}})
+    if not card.passed:
+        print(f"fateops: chaos {'dry run' if args.dry_run else 'run'}: {card.verdict.lower()} — "
+              + "; ".join(card.reasons()), file=sys.stderr)
     return 0 if card.passed else 1
 
 

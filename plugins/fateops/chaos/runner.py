@@ -151,10 +151,12 @@ class DrillRunner:
         try:
             injector.preflight()
             steps.append("preflight: target found and healthy")
-        except FateopsError as err:
+        except FateopsError as err:  # the live run would stop here: the plan is "not ready", with the reason
             steps.append(f"preflight would refuse: {err.message}")
+            result.reasons.append(f"preflight would refuse: {err.message} — fix: {err.fix}")
         except Exception as err:  # a dry run reports what it could not check; it never crashes on it
             steps.append(f"preflight could not check the target: {type(err).__name__}: {err}")
+            result.reasons.append(f"preflight could not check the target: {type(err).__name__}: {err}")
         run_job = self.use_fate and drill.job != "none"
         if run_job and (drill.job == "homo_lr" or "tables" in drill.preserved):
             steps.append("make sure the drill table fateops_chaos/drill_train (300 rows) exists at FATE Flow")

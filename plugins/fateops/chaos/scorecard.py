@@ -58,8 +58,32 @@ class Scorecard:
         return [r for r in self.results if r.status in ("failed", "error")]
 
     @property
+    def not_ready(self) -> list[DrillResult]:
+        """Planned drills whose live run would be refused (or could not be checked): a dry run that found
+        the target down proved nothing, so it must not read as a pass."""
+        return [r for r in self.results
+                if r.reasons and (r.status == "dry_run" or (self.dry_run and r.status == "skipped"))]
+
+    @property
+    def blocking(self) -> list[DrillResult]:
+        """Every drill that keeps the run from passing: failures first, then plans that are not ready."""
+        return [*self.failures, *self.not_ready]
+
+    @property
     def passed(self) -> bool:
-        return not self.failures
+        return not self.blocking
+
+    @property
+    def verdict(self) -> str:
+        """``PASS``/``FAIL`` for a live run; ``READY``/``NOT READY`` for a dry run (nothing was tested)."""
+        if self.dry_run:
+            return "READY" if self.passed else "NOT READY"
+        return "PASS" if self.passed else "FAIL"
+
+    def reasons(self) -> list[str]:
+        """One line per blocking drill: its id, status and why — what the CLI prints and the DAG raises."""
+        return [f"{r.drill_id} ({'not ready' if r in self.not_ready else r.status}): {'; '.join(r.reasons)}"
+                for r in self.blocking]
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -70,7 +94,8 @@ class Scorecard:
     # -- renderings ---------------------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "backend": self.backend, "party_id": self.party_id, "dry_run": self.dry_run,
-                "created_at": self.created_at, "passed": self.passed, "counts": self.counts(),
+                "created_at": self.created_at, "passed": self.passed, "verdict": self.verdict.lower(),
+                "reasons": self.reasons(), "counts": self.counts(),
                 "drills": [r.as_dict() for r in self.results]}
 
     def to_markdown(self) -> str:
@@ -78,7 +103,8 @@ class Scorecard:
                  f"Run `{self.run_id}` at {self.created_at}"
                  + (" — **dry run: nothing was changed**" if self.dry_run else ""), ""]
         counts = ", ".join(f"{n} {k}" for k, n in sorted(self.counts().items()))
-        lines += [f"**Verdict: {'PASS' if self.passed else 'FAIL'}** ({counts})", ""]
+        lines += [f"**Verdict: {self.verdict}** ({counts})", ""]
+        lines += [f"- {_cell(reason)}" for reason in self.reasons()] + ([""] if self.reasons() else [])
         lines += ["| Drill | Table | Fault | Expected | Observed | Detect | Recover (SLO) | Result |",
                   "|---|---|---|---|---|---|---|---|"]
         for r in self.results:

@@ -70,6 +70,18 @@ class AirflowRestClient:
             body["note"] = note
         return self._call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
 
+    def dag_details(self, dag_id: str) -> dict[str, Any]:
+        """The DAG as the UI gets it: Params (with their JSON schema), paused flag, docs…"""
+        return self._call("GET", f"/dags/{dag_id}/details")
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """The DAG's runs, newest first (id, state, run type, conf…)."""
+        return self._call("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "-run_after", "limit": 100})[
+            "dag_runs"]
+
+    def delete_run(self, dag_id: str, run_id: str) -> None:
+        self._call("DELETE", f"/dags/{dag_id}/dagRuns/{run_id}")
+
     def run_state(self, dag_id: str, run_id: str) -> str:
         return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
 
