@@ -29,7 +29,7 @@ FATEOPS_DAGS = {"fate_party_bootstrap", "fate_exchange_federate", "fate_dataset_
                 "fate_credit_card_pipeline", "fate_retrain", "fate_chaos_drill", "fate_sizing_audit"}
 LIGHT_DAG = "fate_sizing_audit"  # read-only; triggered paused, so the run only has to appear
 WAIT_S = 60.0
-SETTLE_S = 2.0  # the form validates after it renders: a Param invalid by default disables Trigger within this
+SETTLE_S = 1.5  # the form validates after it renders: a Param invalid by default disables Trigger within this
 
 
 @pytest.fixture(scope="module")
