@@ -184,6 +184,27 @@ def test_bad_data_is_refused_clearly_and_nothing_is_uploaded(env, case: str, cap
     assert tables_in(env, namespace) == dict.fromkeys(("9999_train", "9999_test", "10000_train", "10000_test"))
 
 
+def test_a_latin1_zip_is_refused_at_once_with_the_byte_offset_and_nothing_is_uploaded(env, capfd) -> None:
+    """Kaggle's zip wrapper is opened, but a Latin-1 byte inside is a data error: no retry, no upload."""
+    import zipfile
+
+    source = kaggle_file(env["root"] / "bad" / "latin1.csv", rows=3000)
+    data = source.read_bytes().replace(b'"Amount"', b'"Amount \xa3"')  # a Latin-1 pound sign in the header
+    archive = source.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("creditcard.csv", data)
+    namespace = new_namespace(env)
+    dag_run = run_dag("fate_dataset_prepare", {**SMALL, "dataset_path": str(archive), "namespace": namespace})
+    output = capfd.readouterr()
+    log = output.out + output.err
+    split = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "split_dataset")
+    assert str(dag_run.state) == "failed" and str(split.state) == "failed"
+    assert split.try_number == 1, "a data error must not be retried"
+    offset = data.index(b"\xa3")
+    assert f"byte offset {offset} (inside the zip)" in log and "iconv" in log
+    assert tables_in(env, namespace) == dict.fromkeys(("9999_train", "9999_test", "10000_train", "10000_test"))
+
+
 def test_duplicate_ids_fail_the_gate_and_nothing_is_uploaded(env, monkeypatch, capfd) -> None:
     """A prepare step that emitted a duplicated id (a bug, or a tampered file): the GX gate refuses it."""
     import fateops.data as data
