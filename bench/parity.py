@@ -15,6 +15,15 @@ A benchmark, not a test: it prints what it measures. Same data, same split, same
 hyper-parameters on the same uploaded tables — how the DAG defaults were tuned; ``--reuse-tables``
 skips the upload when the engine already holds identical tables. Run: ``make bench`` or
 ``.venv/bin/python bench/parity.py``.
+
+``--panel`` runs the fixed panel the training defaults are chosen on instead of one dataset: synthetic
+variants of every combination of rows (20k / 100k / 284,807), fraud share (0.1 / 0.5 / 2 %), fraud
+signal (weak / strong: the synthetic fraud shift × 0.5 / × 2) and parties (2 / 3), each trained with
+every candidate setting (the current defaults, the settings of issue 11, and ``--try`` sets). It
+prints one line per variant and setting — federated vs centralized AUC and AUPRC on the pooled
+held-out rows, and the training job's wall time — then the whole table. ``--panel-rows`` /
+``--panel-fraud`` / ``--panel-signal`` / ``--panel-parties`` restrict it (the full panel is 36
+variants; on a shared 2-core machine run the small ones). A variant's tables are deleted after it.
 """
 
 from __future__ import annotations
@@ -23,16 +32,20 @@ import argparse
 import os
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fateops.data import PartyDataDir, load_prepared, prepare_party, schema, split_by_parties
-from fateops.data.synthetic import KAGGLE_FRAUD_RATIO, KAGGLE_ROWS
+from fateops.config_files import read_config_yaml
+from fateops.data import PartyDataDir, PreparedParty, load_prepared, prepare_party, schema, split_by_parties
+from fateops.data._io import write_if_changed
+from fateops.data.synthetic import KAGGLE_FRAUD_RATIO, KAGGLE_ROWS, creditcard_csv_bytes, generate_creditcard
 from fateops.fate.client import FateFlowClient
 from fateops.fate.watch import wait_for_job
-from fateops.federation import Federation, load_federation
+from fateops.federation import DEFAULT_FEDERATION_FILE, Federation, load_federation, parse_federation
 from fateops.paths import state_dir
 from fateops.pipeline.dataset import resolve_source
 from fateops.pipeline.errors import TableCheckFailed
@@ -40,7 +53,12 @@ from fateops.pipeline.predicting import download_scores
 from fateops.pipeline.tables import PartyTable, data_parties, data_role, party_tables
 from fateops.pipeline.training import TEST_TASK, TrainSettings, collect_train_result, train_job
 from fateops.pipeline.upload import count_rows, upload_and_verify, verify_table
-from fateops.report import binary_scores
+from fateops.scoring import binary_scores
+
+SIGNALS = {"weak": 0.5, "strong": 2.0}
+"""The panel's fraud signals: the synthetic generator's fraud shift scaled by this factor."""
+CANDIDATES = ("optimizer=adam,epochs=30,batch_size=1000,learning_rate=0.5",)
+"""Settings every panel variant is trained with besides the current defaults (issue 11's finding)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -65,6 +83,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reuse-tables", action="store_true",
                         help="keep tables already in the engine when their row counts match the prepared files")
     parser.add_argument("--timeout", type=int, default=7200, help="seconds per FATE job")
+    parser.add_argument("--panel", action="store_true", help="run the panel of synthetic variants (see above)")
+    parser.add_argument("--panel-rows", default="20000,100000,284807", help="comma-separated row counts")
+    parser.add_argument("--panel-fraud", default="0.001,0.005,0.02", help="comma-separated fraud shares")
+    parser.add_argument("--panel-signal", default="weak,strong", help=f"comma-separated of {sorted(SIGNALS)}")
+    parser.add_argument("--panel-parties", default="2,3", help="comma-separated data-party counts (2 or 3)")
     return parser.parse_args(argv)
 
 
@@ -80,63 +103,161 @@ def runs(base: TrainSettings, tries: list[str], *, with_base: bool = True) -> li
     return list(dict.fromkeys(out))
 
 
-def centralized_auc(train: pd.DataFrame, test: pd.DataFrame) -> tuple[float, float]:
-    """(AUC, seconds) of sklearn's LogisticRegression on the pooled prepared rows."""
+def centralized_scores(train: pd.DataFrame, test: pd.DataFrame) -> tuple[dict[str, float], float]:
+    """(AUC/KS/AUPRC, seconds) of sklearn's LogisticRegression on the pooled prepared rows."""
     from sklearn.linear_model import LogisticRegression
 
     features = list(schema.FEATURE_COLUMNS)
     started = time.monotonic()
     model = LogisticRegression(max_iter=2000).fit(train[features].to_numpy(), train[schema.LABEL].to_numpy())
     scores = model.predict_proba(test[features].to_numpy())[:, 1]
-    return binary_scores(test[schema.LABEL].to_numpy(), scores)["auc"], time.monotonic() - started
+    return binary_scores(test[schema.LABEL].to_numpy(), scores), time.monotonic() - started
+
+
+def prepare_pooled(source: Path, federation: Federation, work: Path, seed: int
+                   ) -> tuple[list[PreparedParty], pd.DataFrame, pd.DataFrame]:
+    """Split + prepare per party as fate_dataset_prepare does; the parties and the pooled train/test rows."""
+    parties = data_parties(federation)
+    split_by_parties(source, [p.party_id for p in parties], work / "data", seed=seed)
+    prepared = [prepare_party(PartyDataDir.for_party(work / "data", p.party_id), seed=seed) for p in parties]
+    train = pd.concat([load_prepared(p.train_csv) for p in prepared], ignore_index=True)
+    test = pd.concat([load_prepared(p.test_csv) for p in prepared], ignore_index=True)
+    print(f"      {len(train)} training rows ({int(train[schema.LABEL].sum())} frauds), {len(test)} held-out rows "
+          f"({int(test[schema.LABEL].sum())} frauds), {len(parties)} parties: "
+          + ", ".join(f"{p.party_id} {p.train_rows}+{p.test_rows}" for p in prepared))
+    return prepared, train, test
+
+
+def upload_tables(client: FateFlowClient, tables: list[PartyTable], prepared: list[PreparedParty], *,
+                  timeout: int, reuse: bool) -> None:
+    started = time.monotonic()
+    uploaded = 0
+    for table in tables:
+        party = next(p for p in prepared if p.party_id == table.party_id)
+        path = party.train_csv if table.split == "train" else party.test_csv
+        if reuse:
+            try:
+                verify_table(client, table.namespace, table.name, count_rows(path))
+                continue
+            except TableCheckFailed:
+                pass
+        upload_and_verify(client, path, table.namespace, table.name, timeout_s=timeout, log=lambda _: None)
+        uploaded += 1
+    print(f"uploaded {uploaded} of {len(tables)} tables in {time.monotonic() - started:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.panel:
+        return panel(args)
     federation = load_federation()
-    parties = data_parties(federation)
     work = state_dir() / "bench" / "parity"
     source = resolve_source(args.dataset or None, rows=args.rows, fraud_ratio=args.fraud_ratio, seed=args.seed,
                             directory=work / "source")
-    split_by_parties(source.path, [p.party_id for p in parties], work / "data", seed=args.seed)
-    prepared = [prepare_party(PartyDataDir.for_party(work / "data", p.party_id), seed=args.seed) for p in parties]
-    train = pd.concat([load_prepared(p.train_csv) for p in prepared], ignore_index=True)
-    test = pd.concat([load_prepared(p.test_csv) for p in prepared], ignore_index=True)
     print(f"data: {'SYNTHETIC' if source.synthetic else 'user'} {source.path}")
-    print(f"      {len(train)} training rows ({int(train[schema.LABEL].sum())} frauds), {len(test)} held-out rows "
-          f"({int(test[schema.LABEL].sum())} frauds), {len(parties)} parties: "
-          + ", ".join(f"{p.party_id} {p.train_rows}+{p.test_rows}" for p in prepared))
-
-    central, fit_s = centralized_auc(train, test)
-    print(f"centralized  sklearn LogisticRegression (pooled rows):  AUC {central:.4f}  (fit {fit_s:.1f} s)")
-
+    prepared, train, test = prepare_pooled(Path(source.path), federation, work, args.seed)
+    central, fit_s = centralized_scores(train, test)
+    print(f"centralized  sklearn LogisticRegression (pooled rows):  AUC {central['auc']:.4f}  "
+          f"AUPRC {central['average_precision']:.4f}  (fit {fit_s:.1f} s)")
     url = args.engine_url or _local_engine_url()
     tables = party_tables(federation, args.namespace)
     with FateFlowClient(url) as client:
-        started = time.monotonic()
-        uploaded = 0
-        for table in tables:
-            party = next(p for p in prepared if p.party_id == table.party_id)
-            path = party.train_csv if table.split == "train" else party.test_csv
-            if args.reuse_tables:
-                try:
-                    verify_table(client, table.namespace, table.name, count_rows(path))
-                    continue
-                except TableCheckFailed:
-                    pass
-            upload_and_verify(client, path, table.namespace, table.name, timeout_s=args.timeout, log=lambda _: None)
-            uploaded += 1
-        print(f"uploaded {uploaded} of {len(tables)} tables to {url} in {time.monotonic() - started:.0f} s")
-        base = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                             alpha=args.alpha, penalty=args.penalty, optimizer=args.optimizer)
-        for settings in runs(base, args.tries, with_base=not args.no_base):
+        upload_tables(client, tables, prepared, timeout=args.timeout, reuse=args.reuse_tables)
+        for settings in runs(base_settings(args), args.tries, with_base=not args.no_base):
             federated_run(client, federation, tables, settings, args.timeout, central)
     return 0
 
 
+def base_settings(args: argparse.Namespace) -> TrainSettings:
+    return TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                         alpha=args.alpha, penalty=args.penalty, optimizer=args.optimizer)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One panel dataset: synthetic rows, fraud share, fraud signal and number of data parties."""
+
+    rows: int
+    fraud: float
+    signal: str
+    parties: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.rows}r_{self.fraud:g}f_{self.signal}_{self.parties}p"
+
+    def label(self) -> str:
+        return f"{self.rows} rows, {self.fraud:.1%} fraud, {self.signal} signal, {self.parties} parties"
+
+
+def panel_variants(args: argparse.Namespace) -> list[Variant]:
+    def items(text: str) -> list[str]:
+        return [item.strip() for item in text.split(",") if item.strip()]
+
+    unknown = [s for s in items(args.panel_signal) if s not in SIGNALS]
+    if unknown:
+        raise SystemExit(f"--panel-signal: unknown {unknown}; use {sorted(SIGNALS)}")
+    return [Variant(int(r), float(f), s, int(n)) for n in items(args.panel_parties) for r in items(args.panel_rows)
+            for f in items(args.panel_fraud) for s in items(args.panel_signal)]
+
+
+def panel_federation(parties: int) -> Federation:
+    """The local federation with ``parties`` data parties (a third bank, 10001, joins as a second host)."""
+    path, data = read_config_yaml(None, default=DEFAULT_FEDERATION_FILE, what="federation config file")
+    hosts = [p for p in data["parties"] if "host" in p["roles"]]
+    for extra in range(parties - 1 - len(hosts)):
+        template = dict(hosts[0])
+        data["parties"].append({**template, "party_id": 10001 + extra, "name": f"bank-{chr(ord('c') + extra)}"})
+    return parse_federation(data, source=f"{path.name} + {parties - 1 - len(hosts)} host(s)")
+
+
+def panel(args: argparse.Namespace) -> int:
+    """Every variant × candidate setting; one line each as it finishes, then the whole table."""
+    candidates = runs(base_settings(args), [*CANDIDATES, *args.tries], with_base=not args.no_base)
+    url = args.engine_url or _local_engine_url()
+    rows: list[dict[str, Any]] = []
+    with FateFlowClient(url) as client:
+        for variant in panel_variants(args):
+            federation = panel_federation(variant.parties)
+            work = state_dir() / "bench" / "panel" / variant.key
+            source = work / "source" / "creditcard.csv"
+            frame = generate_creditcard(variant.rows, variant.fraud, args.seed, separation=SIGNALS[variant.signal])
+            write_if_changed(source, creditcard_csv_bytes(frame))
+            print(f"== variant {variant.label()}")
+            prepared, train, test = prepare_pooled(source, federation, work, args.seed)
+            central, _ = centralized_scores(train, test)
+            print(f"centralized  AUC {central['auc']:.4f}  AUPRC {central['average_precision']:.4f}")
+            tables = party_tables(federation, f"panel_{variant.key}".replace(".", "_"))
+            upload_tables(client, tables, prepared, timeout=args.timeout, reuse=True)
+            try:
+                for settings in candidates:
+                    done = federated_run(client, federation, tables, settings, args.timeout, central)
+                    rows.append({"variant": variant, "settings": settings, "central": central, **done})
+            finally:
+                for table in tables:
+                    client.table_delete(table.namespace, table.name)
+    print_panel(rows)
+    return 0
+
+
+def print_panel(rows: list[dict[str, Any]]) -> None:
+    """The panel as a Markdown table (what the README shows)."""
+    print("\n| variant | setting | AUC central | AUC federated | Δ AUC | AUPRC central | AUPRC federated | job s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        central, federated = row["central"], row["federated"]
+        print(f"| {row['variant'].label()} | {knob_text(row['settings'])} | {central['auc']:.4f} | "
+              f"{federated['auc']:.4f} | {federated['auc'] - central['auc']:+.4f} | "
+              f"{central['average_precision']:.4f} | {federated['average_precision']:.4f} | {row['seconds']:.0f} |")
+
+
+def knob_text(settings: TrainSettings) -> str:
+    return ", ".join(f"{k} {v}" for k, v in settings.as_dict().items() if k != "threshold")
+
+
 def federated_run(client: FateFlowClient, federation: Federation, tables: list[PartyTable],
-                  settings: TrainSettings, timeout: int, central: float) -> None:
-    """One training job on the uploaded tables; its pooled held-out AUC against the centralized one."""
+                  settings: TrainSettings, timeout: int, central: dict[str, float]) -> dict[str, Any]:
+    """One training job on the uploaded tables; its pooled held-out AUC/AUPRC against the centralized ones."""
     started = time.monotonic()
     submitted = client.submit_job(train_job(federation, tables, settings, timeout_s=timeout))
     outcome = wait_for_job(client, submitted.job_id, timeout_s=timeout, poll_s=3.0, log=lambda _: None)
@@ -147,12 +268,14 @@ def federated_run(client: FateFlowClient, federation: Federation, tables: list[P
     scored = pd.concat([download_scores(client, submitted.job_id, str(data_role(p)), p.party_id, task_name=TEST_TASK)
                         for p in data_parties(federation)], ignore_index=True)
     federated = binary_scores(scored[schema.LABEL].astype("int64").to_numpy(), scored["predict_score"].to_numpy())
-    knobs = ", ".join(f"{k} {v}" for k, v in settings.as_dict().items() if k != "threshold")
-    print(f"federated    FATE homo-LR ({knobs}):  AUC {federated['auc']:.4f}  "
+    print(f"federated    FATE homo-LR ({knob_text(settings)}):  AUC {federated['auc']:.4f}  "
+          f"AUPRC {federated['average_precision']:.4f}  "
           f"(job {submitted.job_id}, {seconds:.0f} s; FATE's guest-only evaluation {result.auc:.4f})")
-    print(f"             delta federated − centralized: {federated['auc'] - central:+.4f}   "
-          f"ratio federated / centralized AUC: {federated['auc'] / central:.4f}")
+    print(f"             delta federated − centralized: AUC {federated['auc'] - central['auc']:+.4f}   "
+          f"AUPRC {federated['average_precision'] - central['average_precision']:+.4f}   "
+          f"ratio federated / centralized AUC: {federated['auc'] / central['auc']:.4f}")
     sys.stdout.flush()
+    return {"federated": federated, "seconds": seconds, "job_id": submitted.job_id}
 
 
 def _local_engine_url() -> str:

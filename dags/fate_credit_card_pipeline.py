@@ -38,7 +38,7 @@ code as its standalone DAG, so a stage behaves here exactly as it does alone:
 | **prepare** | dataset (yours or SYNTHETIC) → split → per-party preprocessing → Great Expectations gate → upload → verify → Asset events | `fate_dataset_prepare` |
 | **train** | homo LR + evaluation on held-out rows → metrics → model registry (promotion rule) | `fate_train` |
 | **predict** | promoted (or given) model scores each party's table; each party keeps its predictions | `fate_predict` |
-| **report** | `report.json` + `report.png`; the log prints their paths, the AUC and every FATE job id | |
+| **report** | `report.json` + `report.png`; the log prints their paths, AUC, AUPRC, recall at the decision threshold and every FATE job id | |
 
 Trigger it from the UI (Params form), or over the REST API:
 

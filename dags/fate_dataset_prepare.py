@@ -19,10 +19,11 @@ The seed's *split the dataset into two halves → preprocess → upload to the F
 
 1. **validate_federation** — the federation config is checked before anything is touched.
 2. **source_dataset** — the `dataset_path` Param's Kaggle-format `creditcard.csv` (quoted headers/labels
-   accepted), or, when empty, a seeded **SYNTHETIC** dataset of the same schema (`rows`, `fraud_ratio`, `seed`).
+   accepted; also gzipped, `.csv.gz`, or Kaggle's download as it comes, a `.zip` holding one CSV), or, when empty, a seeded **SYNTHETIC** dataset of the same schema (`rows`, `fraud_ratio`, `seed`).
 3. **split_dataset** — stratified on `Class`, seeded; each party's slice goes to *its own*
    `<data_dir>/<party_id>/raw/`. The source is read strictly first: a bad file fails here naming line,
-   column and fix.
+   column and fix; a file that is not UTF-8 text (a binary, a Latin-1 export) fails naming the byte offset.
+   These are data errors: failed at once, never retried.
 4. **prepare** (mapped per party) — RobustScaler on Amount and Time → `Scaled_Amount`, `Scaled_Time`, an
    `id` per row, a held-out test split; the scaler sees only that party's training rows.
 5. **validate** (mapped per party) — the Great Expectations suite `include/configs/expectations/creditcard_party.json`

@@ -24,9 +24,13 @@ The seed's *Prediction*: a FATE predict job with a trained model, then the score
    scores when the table is labelled.
 3. **download_predictions** (mapped per party) — each party's scores go to *its own*
    `<data_dir>/<party_id>/predictions/<run>/predictions.csv` (`id`, `Class`, `predict_score`,
-   `predicted_fraud` at `decision_threshold`) with `predictions.summary.json` (rows, predicted frauds, AUC).
-4. **report** — `<reports_dir>/<run>/report.json` and `report.png` (ROC curve and score histogram of the
-   guest's rows); its log prints both paths and every FATE job id.
+   `predicted_fraud` at the decision threshold) with `predictions.summary.json` (rows, predicted frauds,
+   AUC, AUPRC, precision, recall and confusion counts at the threshold). The threshold is the one chosen
+   on the model's training rows and recorded with it (`decision_threshold` overrides it; 0.5 for a model
+   without one).
+4. **report** — `<reports_dir>/<run>/report.json` and `report.png` (ROC curve, precision-recall curve and
+   score histogram of the guest's rows); its log prints both paths, AUC, AUPRC, recall and precision at
+   the threshold, and every FATE job id.
 """
 
 

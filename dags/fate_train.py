@@ -26,10 +26,15 @@ The seed's *Job Definition and Submission*, on the tables `fate_dataset_prepare`
    0.01 gave 0.67). The FATE job's own timeout is `job_timeout_s`.
    Submitting is never retried (a retry could start a second job).
 3. **wait_training** — deferrable: the wait costs no worker slot; past `sensor_timeout_s` the job is stopped.
-4. **collect_metrics** — every party's evaluation to XCom; the headline is the guest's held-out AUC/KS.
-5. **register_model** — the model (FATE `model_id`/`model_version`) goes into the registry; it is
-   **promoted** when its AUC ≥ `auc_threshold` and not worse than the promoted model by more than
-   `auc_tolerance`. `fate_predict` uses the promoted model by default.
+4. **collect_metrics** — every party's evaluation to XCom; the headline is the guest's held-out AUC/KS,
+   plus its **AUPRC** (average precision; FATE's evaluation has none, so the guest's scored rows are read
+   back) and a **decision threshold** chosen on the guest's *training* rows: best F1, or the highest
+   threshold reaching `target_recall`. Precision, recall and confusion counts at that threshold on the
+   held-out rows are logged and kept.
+5. **register_model** — the model (FATE `model_id`/`model_version`) goes into the registry with its AUC,
+   KS, AUPRC and decision threshold; it is **promoted** when its AUC ≥ `auc_threshold`, not worse than
+   the promoted model by more than `auc_tolerance`, and (if `auprc_threshold` is set) its AUPRC reaches
+   that. `fate_predict` uses the promoted model and its threshold by default.
 """
 
 

@@ -132,6 +132,8 @@ def _print_outcome(result: dict[str, Any], stack: Any, run_id: str, seconds: flo
         else "    AUC: n/a (no labels)")
     if training_auc is not None:
         out(f"    AUC reported by FATE's evaluation at training time:         {training_auc:.4f}")
+    for line in _fraud_lines(result):
+        out(line)
     for party, path in sorted(result.get("predictions", {}).items()):
         out(f"    predictions of party {party}: {path}")
     out(f"    report JSON: {result['report_json']}")
@@ -141,6 +143,24 @@ def _print_outcome(result: dict[str, Any], stack: Any, run_id: str, seconds: flo
     # the password stays in its file: terminal scrollback and CI logs are not a place for secrets
     out(f"==> Airflow UI: {stack.url}  (user admin; password: cat {stack.password_file})")
     out("    stop everything with: make demo-down   (or: fateops demo down)")
+
+
+def _fraud_lines(result: dict[str, Any]) -> list[str]:
+    """AUPRC and what the decision threshold catches: at 0.17 % frauds the AUC alone flatters the model."""
+    lines = []
+    ap = result.get("average_precision")
+    if ap is not None:
+        lines.append(f"    AUPRC (average precision, same held-out rows):               {ap:.4f}")
+    outcome = result.get("at_threshold") or {}
+    if outcome.get("recall") is not None:
+        frauds = outcome["true_positives"] + outcome["false_negatives"]
+        precision = outcome.get("precision")
+        source = result.get("threshold_source") or "decision threshold"
+        lines.append(f"    at the decision threshold {outcome['threshold']:.4g} ({source}): recall "
+                     f"{outcome['recall']:.3f} ({outcome['true_positives']} of {frauds} frauds flagged), precision "
+                     + (f"{precision:.3f}" if precision is not None else "n/a")
+                     + f" ({outcome['false_positives']} false alarms)")
+    return lines
 
 
 def down(out: Out = print) -> dict[str, Any]:

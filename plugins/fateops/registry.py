@@ -9,6 +9,12 @@ atomically, so a crash never leaves half a registry.
 Promotion rule (the issue's): a new model is promoted when its AUC ≥ ``threshold`` and either no
 model is promoted yet or its AUC ≥ promoted AUC − ``tolerance``. The tolerance lets a model trained
 on fresher data replace a marginally better but older one; the threshold keeps a broken run out.
+Optionally (``min_average_precision``) the model must also reach an AUPRC floor: at a 0.17 % fraud
+rate a model can rank well overall (high AUC) and still bury the frauds under false alarms.
+
+Each record also carries the model's AUPRC and the decision threshold chosen on its training rows,
+which predictions apply unless the run overrides it. Records written before these fields existed read
+back with ``None``.
 Recording the same FATE job twice is a no-op that returns the first decision (Airflow retries).
 """
 
@@ -57,6 +63,10 @@ class ModelRecord:
     was_promoted: bool = False
     """Whether the rule promoted it when it was recorded (a later model may have replaced it since)."""
     decision: str = ""
+    average_precision: float | None = None
+    """Area under the precision-recall curve on the same held-out rows as ``auc``."""
+    decision_threshold: float | None = None
+    """The score from which a row is flagged as fraud, chosen on the training rows."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -69,17 +79,27 @@ class PromotionRule:
 
     threshold: float = 0.9
     tolerance: float = 0.01
+    min_average_precision: float | None = None
+    """Also require this AUPRC (None: no AUPRC floor)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.threshold <= 1:
             raise ConfigError("the AUC threshold must be within [0, 1]", field="threshold", value=self.threshold)
         if not 0 <= self.tolerance <= 1:
             raise ConfigError("the AUC tolerance must be within [0, 1]", field="tolerance", value=self.tolerance)
+        if self.min_average_precision is not None and not 0 <= self.min_average_precision <= 1:
+            raise ConfigError("the AUPRC threshold must be within [0, 1]", field="min_average_precision",
+                              value=self.min_average_precision)
 
-    def decide(self, auc: float, current: ModelRecord | None) -> tuple[bool, str]:
-        """(promote?, why) for a model scoring ``auc`` against the currently promoted one."""
+    def decide(self, auc: float, current: ModelRecord | None, average_precision: float | None = None
+               ) -> tuple[bool, str]:
+        """(promote?, why) for a model scoring ``auc`` (and ``average_precision``) against the promoted one."""
         if auc < self.threshold:
             return False, f"AUC {auc:.4f} < threshold {self.threshold:.4f}"
+        floor_ap = self.min_average_precision
+        if floor_ap is not None and (average_precision is None or average_precision < floor_ap):
+            shown = "unknown" if average_precision is None else f"{average_precision:.4f}"
+            return False, f"AUPRC {shown} < AUPRC threshold {floor_ap:.4f}"
         if current is None:
             return True, f"AUC {auc:.4f} ≥ threshold {self.threshold:.4f} and no model was promoted"
         floor = current.auc - self.tolerance
@@ -100,9 +120,11 @@ class ModelRegistry:
 
     def record(self, *, model_id: str, model_version: str | int, job_id: str, auc: float, ks: float,
                metrics: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
-               dataset: Mapping[str, Any] | None = None, created_at: str | None = None) -> ModelRecord:
+               dataset: Mapping[str, Any] | None = None, created_at: str | None = None,
+               average_precision: float | None = None, decision_threshold: float | None = None) -> ModelRecord:
         """Register a trained model and apply the promotion rule; idempotent per ``job_id``."""
-        for name, value in (("auc", auc), ("ks", ks)):
+        optional = (("average_precision", average_precision), ("decision_threshold", decision_threshold))
+        for name, value in (("auc", auc), ("ks", ks), *((n, v) for n, v in optional if v is not None)):
             if not isinstance(value, int | float) or not math.isfinite(value) or not 0 <= value <= 1:
                 raise ConfigError(f"{name} must be a number within [0, 1]", field=name, value=value)
         with self._locked() as state:
@@ -118,9 +140,11 @@ class ModelRegistry:
             if any(m.key == (str(model_id), str(model_version)) for m in models):
                 raise RegistryError(f"model {model_id}/{model_version} is already registered by another job")
             current = _promoted(state, models)
-            promote, why = self.rule.decide(float(auc), current)
+            promote, why = self.rule.decide(float(auc), current, average_precision)
             record = ModelRecord(model_id=str(model_id), model_version=str(model_version), job_id=job_id,
                                  auc=float(auc), ks=float(ks), metrics=dict(metrics or {}),
+                                 average_precision=None if average_precision is None else float(average_precision),
+                                 decision_threshold=None if decision_threshold is None else float(decision_threshold),
                                  created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"),
                                  params=dict(params or {}), dataset=dict(dataset or {}), was_promoted=promote,
                                  decision=("promoted: " if promote else "not promoted: ") + why)

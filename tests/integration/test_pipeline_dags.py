@@ -184,6 +184,27 @@ def test_bad_data_is_refused_clearly_and_nothing_is_uploaded(env, case: str, cap
     assert tables_in(env, namespace) == dict.fromkeys(("9999_train", "9999_test", "10000_train", "10000_test"))
 
 
+def test_a_latin1_zip_is_refused_at_once_with_the_byte_offset_and_nothing_is_uploaded(env, capfd) -> None:
+    """Kaggle's zip wrapper is opened, but a Latin-1 byte inside is a data error: no retry, no upload."""
+    import zipfile
+
+    source = kaggle_file(env["root"] / "bad" / "latin1.csv", rows=3000)
+    data = source.read_bytes().replace(b'"Amount"', b'"Amount \xa3"')  # a Latin-1 pound sign in the header
+    archive = source.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("creditcard.csv", data)
+    namespace = new_namespace(env)
+    dag_run = run_dag("fate_dataset_prepare", {**SMALL, "dataset_path": str(archive), "namespace": namespace})
+    output = capfd.readouterr()
+    log = output.out + output.err
+    split = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "split_dataset")
+    assert str(dag_run.state) == "failed" and str(split.state) == "failed"
+    assert split.try_number == 1, "a data error must not be retried"
+    offset = data.index(b"\xa3")
+    assert f"byte offset {offset} (inside the zip)" in log and "iconv" in log
+    assert tables_in(env, namespace) == dict.fromkeys(("9999_train", "9999_test", "10000_train", "10000_test"))
+
+
 def test_duplicate_ids_fail_the_gate_and_nothing_is_uploaded(env, monkeypatch, capfd) -> None:
     """A prepare step that emitted a duplicated id (a bug, or a tampered file): the GX gate refuses it."""
     import fateops.data as data
@@ -231,6 +252,19 @@ def test_train_records_every_partys_scores_and_promotes_the_model(env, trained) 
     assert registered["promoted"] is True and registered["job_id"] == metrics["job_id"]
     registry = json.loads((env["root"] / "registry" / "registry.json").read_text())
     assert registry["promoted"] == {"model_id": registered["model_id"], "model_version": registered["model_version"]}
+    # the fraud metrics: AUPRC of the guest's held-out rows, a threshold chosen on its training rows
+    fraud = metrics["fraud"]
+    assert 0 < registered["average_precision"] == metrics["headline"]["average_precision"] <= 1
+    assert 0 < registered["decision_threshold"] == fraud["decision_threshold"] < 1
+    assert fraud["threshold_rule"] == "maximise F1 on training rows"
+    on_train, held_out = fraud["training_rows"], fraud["held_out_at_threshold"]
+    assert sum(on_train[k] for k in ("true_positives", "false_positives", "false_negatives",
+                                     "true_negatives")) == TRAIN_ROWS
+    assert sum(held_out[k] for k in ("true_positives", "false_positives", "false_negatives",
+                                     "true_negatives")) == TEST_ROWS
+    stored = registry["models"][-1]
+    assert (stored["average_precision"], stored["decision_threshold"]) == (registered["average_precision"],
+                                                                           registered["decision_threshold"])
     with FateFlowClient(env["url"]) as client:
         assert client.query_job(metrics["job_id"]).overall_status == "success"
 
@@ -238,8 +272,12 @@ def test_train_records_every_partys_scores_and_promotes_the_model(env, trained) 
 def test_predict_with_the_promoted_model_writes_predictions_and_the_report(env, prepared, trained) -> None:
     dag_run = run_dag("fate_predict", {**SMALL, "namespace": prepared["namespace"]})
     assert str(dag_run.state) == "success", task_states(dag_run)
+    from sklearn.metrics import average_precision_score
+
     model = xcom(dag_run, "choose_model")
-    assert model["source"] == "promoted" and model["job_id"] == xcom(trained, "register_model")["job_id"]
+    registered = xcom(trained, "register_model")
+    assert model["source"] == "promoted" and model["job_id"] == registered["job_id"]
+    assert model["applied_threshold"] == registered["decision_threshold"]  # recorded with the model, applied here
     result = xcom(dag_run, "report")
     for party in PARTIES:
         path = Path(result["predictions"][str(party)])
@@ -248,6 +286,16 @@ def test_predict_with_the_promoted_model_writes_predictions_and_the_report(env, 
         assert len(scored) == TEST_ROWS and list(scored.columns) == ["id", "Class", "predict_score", "predicted_fraud"]
         summary = json.loads(path.with_name("predictions.summary.json").read_text())
         assert summary["rows"] == TEST_ROWS and 0.5 < summary["auc"] <= 1.0
+        flagged = scored["predict_score"] >= registered["decision_threshold"]
+        assert summary["threshold"] == registered["decision_threshold"]
+        assert (scored["predicted_fraud"] == flagged.astype(int)).all()
+        fraud = scored["Class"] == 1
+        assert summary["at_threshold"]["true_positives"] == int((flagged & fraud).sum())
+        assert summary["at_threshold"]["false_positives"] == int((flagged & ~fraud).sum())
+        assert summary["average_precision"] == pytest.approx(average_precision_score(fraud, scored["predict_score"]))
+        if party == PARTIES[0]:  # the guest's held-out rows: the same numbers as at training time
+            assert summary["at_threshold"] == {**xcom(trained, "collect_metrics")["fraud"]["held_out_at_threshold"]}
+            assert result["average_precision"] == pytest.approx(summary["average_precision"])
     report = json.loads(Path(result["report_json"]).read_text())
     assert Path(result["report_png"]).read_bytes()[:4] == b"\x89PNG"
     assert report["job_ids"]["predict"] and report["job_ids"]["train (model's own run)"] == model["job_id"]

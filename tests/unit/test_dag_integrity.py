@@ -46,6 +46,8 @@ def test_every_param_has_a_description_and_a_title(dagbag) -> None:  # type: ign
     for dag_id, dag in dagbag.dags.items():
         for name, param in dag.params.items():
             assert param.description and param.schema.get("title"), (dag_id, name)
+            optional = "null" in (param.schema.get("type") or [])  # type=["null", ...]: empty means "not set"
+            assert param.value is not None or optional, (dag_id, name)
 
 
 def test_every_default_passes_the_trigger_forms_check(dagbag) -> None:  # type: ignore[no-untyped-def]

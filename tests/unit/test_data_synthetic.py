@@ -87,3 +87,16 @@ def test_centralised_logistic_regression_auc_is_realistic() -> None:
 def test_bad_parameters(rows: int, ratio: float) -> None:
     with pytest.raises(ConfigError):
         generate_creditcard(rows=rows, fraud_ratio=ratio)
+
+
+def test_separation_scales_the_fraud_signal_and_defaults_to_the_usual_data() -> None:
+    from fateops.data.synthetic import generate_creditcard
+
+    usual = generate_creditcard(4000, 0.05, seed=5)
+    assert usual.equals(generate_creditcard(4000, 0.05, seed=5, separation=1.0))
+    gaps = []
+    for separation in (0.5, 1.0, 2.0):
+        frame = generate_creditcard(4000, 0.05, seed=5, separation=separation)
+        fraud = frame["Class"] == 1
+        gaps.append(frame.loc[~fraud, "V14"].mean() - frame.loc[fraud, "V14"].mean())
+    assert 0 < gaps[0] < gaps[1] < gaps[2]

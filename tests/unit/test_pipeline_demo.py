@@ -46,3 +46,20 @@ def test_down_forgets_what_up_recorded(state: Path) -> None:
     assert demo.down(out=lines.append)["airflow_stopped"] == []
     assert lines[1] == "==> FATE engine was not running"
     assert not demo.state_file().exists()
+
+
+def test_the_closing_lines_show_auc_auprc_and_recall_at_the_threshold() -> None:
+    from types import SimpleNamespace
+
+    lines: list[str] = []
+    result = {"auc": 0.95, "training_auc": 0.94, "average_precision": 0.61, "report_json": "r.json",
+              "report_png": "r.png", "threshold_source": "chosen on the model's training rows",
+              "at_threshold": {"threshold": 0.0371, "precision": 0.5, "recall": 0.8, "true_positives": 40,
+                               "false_positives": 40, "false_negatives": 10, "true_negatives": 9000}}
+    stack = SimpleNamespace(url="http://127.0.0.1:8080", password_file="pw.json")
+    demo._print_outcome(result, stack, "run1", 12.0, lines.append)
+    text = "\n".join(lines)
+    assert "AUC (guest's held-out rows" in text and "0.9500" in text
+    assert "AUPRC (average precision, same held-out rows):" in text and "0.6100" in text
+    assert ("at the decision threshold 0.0371 (chosen on the model's training rows): recall 0.800 "
+            "(40 of 50 frauds flagged), precision 0.500 (40 false alarms)") in text

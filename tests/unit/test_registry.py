@@ -99,3 +99,27 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
         worker.join(timeout=60)
         assert worker.exitcode == 0
     assert len(ModelRegistry(tmp_path).history()) == 30
+
+
+def test_auprc_and_decision_threshold_are_recorded_and_an_auprc_floor_gates_promotion(tmp_path: Path) -> None:
+    registry = ModelRegistry(tmp_path, rule=PromotionRule(threshold=0.9, min_average_precision=0.5))
+    low = _record(registry, 1, 0.97, average_precision=0.31, decision_threshold=0.42)
+    assert not low.was_promoted and "AUPRC 0.3100 < AUPRC threshold 0.5000" in low.decision
+    high = _record(registry, 2, 0.95, average_precision=0.72, decision_threshold=0.37)
+    assert high.was_promoted and registry.promoted() == high
+    assert (registry.get("m2", "2").average_precision, registry.get("m2", "2").decision_threshold) == (0.72, 0.37)
+    unknown = _record(registry, 3, 0.99)
+    assert not unknown.was_promoted and "AUPRC unknown" in unknown.decision
+    with pytest.raises(ConfigError, match="decision_threshold"):
+        _record(registry, 4, 0.95, decision_threshold=1.5)
+    with pytest.raises(ConfigError, match="AUPRC threshold"):
+        PromotionRule(min_average_precision=2)
+
+
+def test_records_written_before_auprc_existed_still_read(tmp_path: Path) -> None:
+    old = {"model_id": "m0", "model_version": "0", "job_id": "j0", "auc": 0.95, "ks": 0.8, "was_promoted": True,
+           "decision": "promoted: old"}
+    (tmp_path / REGISTRY_FILE).write_text(json.dumps({"schema": 1, "models": [old],
+                                                      "promoted": {"model_id": "m0", "model_version": "0"}}))
+    promoted = ModelRegistry(tmp_path).promoted()
+    assert promoted is not None and promoted.average_precision is None and promoted.decision_threshold is None

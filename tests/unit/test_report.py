@@ -29,7 +29,7 @@ def test_binary_scores() -> None:
     assert metrics["auc"] == pytest.approx(roc_auc_score(labels, scores))
     assert 0 < metrics["ks"] <= 1
     assert np.isnan(binary_scores([0, 0], [0.1, 0.2])["auc"])
-    assert binary_scores([0, 1], [0.1, 0.9]) == {"auc": 1.0, "ks": 1.0}
+    assert binary_scores([0, 1], [0.1, 0.9]) == {"auc": 1.0, "ks": 1.0, "average_precision": 1.0}
 
 
 def test_run_report_json_and_png(tmp_path: Path) -> None:

@@ -92,6 +92,18 @@ def train_params() -> dict[str, Param]:
                                description="A new model is promoted only if its held-out AUC reaches this."),
         "auc_tolerance": Param(0.01, type="number", minimum=0, maximum=1, title="Promotion: AUC tolerance",
                                description="...and it is not worse than the promoted model by more than this."),
+        "auprc_threshold": Param(None, type=["null", "number"], minimum=0, maximum=1,
+                                 title="Promotion: AUPRC threshold",
+                                 description="Empty: no AUPRC floor. Else a new model is promoted only if its "
+                                             "held-out area under the precision-recall curve also reaches this "
+                                             "(at a 0.17 % fraud rate a high AUC can hide a model that buries "
+                                             "the frauds under false alarms)."),
+        "target_recall": Param(None, type=["null", "number"], exclusiveMinimum=0, maximum=1,
+                               title="Decision threshold: target recall",
+                               description="How the decision threshold recorded with the model is chosen on the "
+                                           "guest's training rows. Empty: the threshold of best F1 (balances "
+                                           "missed frauds against false alarms). A recall such as 0.8: the "
+                                           "highest threshold that still catches that share of the frauds."),
     }
 
 
@@ -105,8 +117,11 @@ def predict_params() -> dict[str, Param]:
         "predict_split": Param("test", type="string", enum=["test", "train"], title="Table to score",
                                description="Which of each party's tables is scored: the held-out test rows "
                                            "(labels present → AUC) or the training rows."),
-        "decision_threshold": Param(0.5, type="number", minimum=0, maximum=1, title="Decision threshold",
-                                    description="A row is a predicted fraud when its score reaches this."),
+        "decision_threshold": Param(None, type=["null", "number"], minimum=0, maximum=1,
+                                    title="Decision threshold",
+                                    description="A row is a predicted fraud when its score reaches this. Empty: "
+                                                "the threshold chosen on the training rows and recorded with the "
+                                                "model (0.5 for a model without one)."),
     }
 
 

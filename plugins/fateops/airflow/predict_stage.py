@@ -18,15 +18,19 @@ from fateops.airflow.pipeline_common import wait_for
 
 @task(retries=0)
 def choose_model(params: dict[str, Any], upstream: Any = None) -> dict[str, Any]:
-    """The registry's promoted model, or the one the Params name."""
+    """The registry's promoted model, or the one the Params name, and the decision threshold to apply."""
     from fateops.pipeline.locations import registry_dir
+    from fateops.pipeline.predicting import applied_threshold
     from fateops.pipeline.predicting import choose_model as choose
     from fateops.registry import ModelRegistry
 
     model = choose(ModelRegistry(registry_dir()), params["model_id"], params["model_version"])
+    override = params.get("decision_threshold")
+    threshold, source = applied_threshold(model, None if override is None else float(override))
     print(f"predicting with model {model.model_id}/{model.model_version} ({model.source}; AUC {model.auc}, "
-          f"trained by FATE job {model.job_id or 'unknown'})")
-    return model.as_dict()
+          f"AUPRC {model.average_precision}, trained by FATE job {model.job_id or 'unknown'}); "
+          f"decision threshold {threshold:.6g} ({source})")
+    return {**model.as_dict(), "applied_threshold": threshold, "threshold_source": source}
 
 
 @task(multiple_outputs=True)
@@ -38,7 +42,8 @@ def plan_prediction(model: dict[str, Any], params: dict[str, Any]) -> dict[str, 
     federation = federation_of(params)
     split = params["predict_split"]
     tables = tables_of(params, federation)
-    schema = predict_spec(federation, tables, split, ChosenModel(**model), timeout_s=int(params["job_timeout_s"]))
+    chosen = ChosenModel(**{k: v for k, v in model.items() if k in ChosenModel.__dataclass_fields__})
+    schema = predict_spec(federation, tables, split, chosen, timeout_s=int(params["job_timeout_s"]))
     print(f"scoring {', '.join(t.uri for t in tables if t.split == split)}")
     return {"dag_schema": schema, "fateflow_conn_id": guest_conn_id(federation)}
 
@@ -53,8 +58,8 @@ def scored_parties(model: dict[str, Any], params: dict[str, Any]) -> list[dict[s
 
 
 @task(execution_timeout=timedelta(minutes=30), map_index_template="{{ party_label }}")
-def download_predictions(party: dict[str, Any], submitted: dict[str, Any], params: dict[str, Any],
-                         run_id: str | None = None) -> dict[str, Any]:
+def download_predictions(party: dict[str, Any], submitted: dict[str, Any], model: dict[str, Any],
+                         params: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
     """This party's scores, written into this party's data dir with a summary."""
     from airflow.sdk import get_current_context
 
@@ -70,13 +75,16 @@ def download_predictions(party: dict[str, Any], submitted: dict[str, Any], param
     with client_for(fateflow_conn_id(federation.party(party["party_id"]))) as client:
         scores = download_scores(client, submitted["job_id"], party["role"], party["party_id"])
     target = party_predictions_csv(PartyDataDir.for_party(data_dir(), party["party_id"]), str(run_id))
-    summary = write_party_predictions(scores, target, threshold=float(params["decision_threshold"]))
+    summary = write_party_predictions(scores, target, threshold=float(model["applied_threshold"]))
+    outcome = summary.at_threshold or {}
     print(f"party {party['party_id']}: {summary.rows} rows scored, {summary.predicted_frauds} predicted frauds "
-          f"(threshold {summary.threshold}), AUC {summary.auc} -> {summary.csv_path}")
+          f"(threshold {summary.threshold:.6g}), AUC {summary.auc}, AUPRC {summary.average_precision}, "
+          f"precision {outcome.get('precision')}, recall {outcome.get('recall')} -> {summary.csv_path}")
     return {"party_id": party["party_id"], "role": party["role"], "job_id": submitted["job_id"],
             "predictions_csv": str(summary.csv_path), "summary_json": str(summary.summary_path), "rows": summary.rows,
             "predicted_frauds": summary.predicted_frauds, "actual_frauds": summary.actual_frauds,
-            "auc": summary.auc, "ks": summary.ks, "threshold": summary.threshold}
+            "auc": summary.auc, "ks": summary.ks, "average_precision": summary.average_precision,
+            "threshold": summary.threshold, "at_threshold": summary.at_threshold}
 
 
 def predict_stage(upstream: XComArg | None = None) -> tuple[XComArg, XComArg]:
@@ -87,7 +95,7 @@ def predict_stage(upstream: XComArg | None = None) -> tuple[XComArg, XComArg]:
                                       fateflow_conn_id=plan["fateflow_conn_id"])
     waited = wait_for(submitted, task_id="wait_prediction")
     parties = scored_parties(model)
-    predictions = download_predictions.partial(submitted=submitted.output).expand(party=parties)
+    predictions = download_predictions.partial(submitted=submitted.output, model=model).expand(party=parties)
     waited >> predictions
     return model, predictions
 
@@ -108,8 +116,12 @@ def report(model: dict[str, Any], predictions: list[dict[str, Any]], params: dic
     jobs = job_ids(inputs)
     training_auc = (training or {}).get("auc", model.get("auc"))
     guest = next(p for p in inputs.predictions if int(p["party_id"]) == inputs.guest_party_id)
+    outcome = written.at_threshold or {}
     print(f"model {model['model_id']}/{model['model_version']}: training AUC (FATE evaluation, guest held-out) "
-          f"{training_auc}; prediction AUC on the guest's rows {written.auc}")
+          f"{training_auc}; prediction AUC on the guest's rows {written.auc}, AUPRC {written.average_precision}")
+    print(f"at the decision threshold {model.get('applied_threshold')} ({model.get('threshold_source')}): "
+          f"precision {outcome.get('precision')}, recall {outcome.get('recall')}, TP {outcome.get('true_positives')} "
+          f"FP {outcome.get('false_positives')} FN {outcome.get('false_negatives')} TN {outcome.get('true_negatives')}")
     for p in inputs.predictions:
         print(f"predictions of party {p['party_id']}: {p['predictions_csv']}")
     print(f"report JSON: {written.json_path}")
@@ -117,7 +129,11 @@ def report(model: dict[str, Any], predictions: list[dict[str, Any]], params: dic
     for what, job_id in jobs.items():
         print(f"FATE job {what}: {job_id}")
     return {"report_json": str(written.json_path), "report_png": str(written.png_path), "auc": written.auc,
-            "ks": written.ks, "training_auc": training_auc, "predictions_csv": guest["predictions_csv"],
+            "ks": written.ks, "average_precision": written.average_precision,
+            "training_average_precision": (training or {}).get("average_precision", model.get("average_precision")),
+            "threshold": model.get("applied_threshold"), "threshold_source": model.get("threshold_source"),
+            "at_threshold": written.at_threshold,
+            "training_auc": training_auc, "predictions_csv": guest["predictions_csv"],
             "predictions": {str(p["party_id"]): p["predictions_csv"] for p in inputs.predictions},
             "job_ids": jobs, "model": {"model_id": model["model_id"], "model_version": model["model_version"],
                                        "source": model.get("source")}}

@@ -2,7 +2,8 @@
 
 Shared by ``fate_train``, ``fate_retrain`` and the pipeline. The job is submitted once (no retry),
 awaited by the deferrable sensor with the run's deadline, and its evaluation read back from every
-party; the model is then recorded in the registry, whose rule decides whether it is promoted.
+party; the guest's scored training rows choose the decision threshold and its held-out rows give the
+AUPRC; the model is then recorded in the registry, whose rule decides whether it is promoted.
 """
 
 from __future__ import annotations
@@ -55,23 +56,44 @@ def plan_training(tables: list[dict[str, Any]], params: dict[str, Any]) -> dict[
 
 @task(execution_timeout=timedelta(minutes=15))
 def collect_metrics(submitted: dict[str, Any], settings: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """Every party's evaluation (AUC, KS, precision, recall, accuracy); the guest's test set is the headline."""
+    """Every party's evaluation (AUC, KS, precision, recall, accuracy); the guest's test set is the headline,
+    with its AUPRC and the decision threshold chosen on the guest's training rows."""
     from fateops.airflow.pipeline_common import client_for, federation_of
     from fateops.airflow.tasks import fateflow_conn_id
-    from fateops.pipeline.tables import data_parties
-    from fateops.pipeline.training import TrainSettings, evaluation_records, train_result
+    from fateops.pipeline.predicting import download_scores
+    from fateops.pipeline.tables import data_parties, data_role
+    from fateops.pipeline.training import (
+        MODEL_TASK,
+        TEST_TASK,
+        TrainSettings,
+        evaluation_records,
+        fraud_metrics,
+        train_result,
+    )
 
     federation = federation_of(params)
     records = {}
     for party in data_parties(federation):  # each party's scores live on its own FATE Flow
         with client_for(fateflow_conn_id(party)) as client:
             records[str(party.party_id)] = evaluation_records(client, submitted["job_id"], party)
+    guest = federation.guest
+    with client_for(fateflow_conn_id(guest)) as client:  # the guest's own rows only
+        train, test = (download_scores(client, submitted["job_id"], str(data_role(guest)), guest.party_id,
+                                       task_name=name) for name in (MODEL_TASK, TEST_TASK))
+    target = params.get("target_recall")
+    fraud = fraud_metrics(train, test, target_recall=None if target is None else float(target))
     result = train_result(federation, records, job_id=submitted["job_id"], model_id=submitted["model_id"],
-                          model_version=submitted["model_version"], settings=TrainSettings(**settings))
+                          model_version=submitted["model_version"], settings=TrainSettings(**settings), fraud=fraud)
     for party, datasets in result.parties.items():
         for dataset, values in datasets.items():
             print(f"party {party} {dataset}: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(values.items())))
-    print(f"headline ({result.headline_source}): AUC {result.auc}, KS {result.ks}")
+    held_out = fraud.get("held_out_at_threshold", {})
+    print(f"headline ({result.headline_source}): AUC {result.auc}, KS {result.ks}, "
+          f"AUPRC {result.average_precision}")
+    print(f"decision threshold {result.decision_threshold:.6g} ({fraud['threshold_rule']}); on the held-out rows: "
+          f"precision {held_out.get('precision')}, recall {held_out.get('recall')}, "
+          f"TP {held_out.get('true_positives')} FP {held_out.get('false_positives')} "
+          f"FN {held_out.get('false_negatives')} TN {held_out.get('true_negatives')}")
     return result.as_dict()
 
 
@@ -82,18 +104,24 @@ def register_model(result: dict[str, Any], tables: list[dict[str, Any]], params:
     from fateops.pipeline.training import TrainResult, register_result
     from fateops.registry import ModelRegistry, PromotionRule
 
-    registry = ModelRegistry(registry_dir(), rule=PromotionRule(threshold=float(params["auc_threshold"]),
-                                                                tolerance=float(params["auc_tolerance"])))
+    floor_ap = params.get("auprc_threshold")
+    registry = ModelRegistry(registry_dir(), rule=PromotionRule(
+        threshold=float(params["auc_threshold"]), tolerance=float(params["auc_tolerance"]),
+        min_average_precision=None if floor_ap is None else float(floor_ap)))
     record = register_result(TrainResult(**result), registry,
                              dataset={"tables": [{"uri": t["uri"], "rows": t["rows"]} for t in tables]})
     promoted = registry.promoted()
     print(f"FATE training job {result['job_id']}: model {record.model_id}/{record.model_version}, "
-          f"AUC {record.auc:.4f}, KS {record.ks:.4f} — {record.decision}")
+          f"AUC {record.auc:.4f}, KS {record.ks:.4f}, AUPRC {record.average_precision}, decision threshold "
+          f"{record.decision_threshold} — {record.decision}")
     print(f"registry {registry.path}: promoted model is "
           + (f"{promoted.model_id}/{promoted.model_version} (AUC {promoted.auc:.4f})" if promoted else "none"))
+    fraud = result.get("fraud", {})
     return {"job_id": result["job_id"], "model_id": record.model_id, "model_version": record.model_version,
-            "auc": record.auc, "ks": record.ks, "headline": result["headline"], "promoted": record.was_promoted,
-            "decision": record.decision, "registry": str(registry.path)}
+            "auc": record.auc, "ks": record.ks, "average_precision": record.average_precision,
+            "decision_threshold": record.decision_threshold, "threshold_rule": fraud.get("threshold_rule"),
+            "held_out_at_threshold": fraud.get("held_out_at_threshold"), "headline": result["headline"],
+            "promoted": record.was_promoted, "decision": record.decision, "registry": str(registry.path)}
 
 
 def train_stage(upstream: XComArg | None = None) -> XComArg:

@@ -6,6 +6,9 @@ offending row, so the error can say *line N, column X, value V* — where a user
 fixes it. Line numbers are 1-based as in a text editor, the header being line 1 (blank lines are
 kept as rows for that reason, and reported as nulls).
 
+The file's bytes come from :func:`~fateops.data.source.read_source`: a plain, gzipped or zipped CSV,
+checked to be UTF-8 text first (a binary or Latin-1 file is refused with the byte offset).
+
 Accepted: the real file's quoting (``"Time","V1",...,"Class"`` and ``"0"`` / ``"1"`` labels), an
 UTF-8 BOM, and the 31 columns in any order (re-ordered to Kaggle's). Refused: an empty file, a
 missing, unknown or duplicated column, a non-numeric value, a null, a non-finite value, a negative
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import logging
 import re
 from pathlib import Path
@@ -25,10 +29,11 @@ import pandas as pd
 
 from fateops.data import schema
 from fateops.data.errors import DataFileError
+from fateops.data.source import read_source
 
 log = logging.getLogger(__name__)
 
-_ENCODING = "utf-8-sig"
+_ENCODING = "utf-8"  # read_source checked the text and removed any BOM
 _FIX_ROW = "correct or delete that row in the source file, then re-run the prepare step"
 _FIX_HEADER = ("the header must be exactly Kaggle's: " + ",".join(schema.RAW_COLUMNS)
                + " (any order; quotes allowed)")
@@ -40,14 +45,19 @@ def load_creditcard(path: Path | str) -> pd.DataFrame:
     Raises :class:`DataFileError` (a ``DataValidationError``) naming the line, the column and the fix.
     """
     path = Path(path)
-    header = _read_header(path)
+    return parse_creditcard(path, read_source(path))
+
+
+def parse_creditcard(path: Path, data: bytes) -> pd.DataFrame:
+    """:func:`load_creditcard` on bytes already read by :func:`read_source` (``path`` names the file in errors)."""
+    header = _read_header(path, data)
     try:
-        frame = pd.read_csv(path, names=header, header=0, dtype=schema.RAW_DTYPES, skip_blank_lines=False,
+        frame = pd.read_csv(io.BytesIO(data), names=header, header=0, dtype=schema.RAW_DTYPES, skip_blank_lines=False,
                             encoding=_ENCODING, engine="c", low_memory=False)
     except pd.errors.ParserError as exc:
         raise _parser_error(path, exc) from None
     except ValueError:
-        raise _locate_non_numeric(path, header) from None
+        raise _locate_non_numeric(path, data, header) from None
     frame = _drop_trailing_blank_rows(path, frame)
     if frame.empty:
         raise DataFileError(path, "the file has a header but no data rows", line=2,
@@ -70,14 +80,12 @@ def _drop_trailing_blank_rows(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[:keep]
 
 
-def _read_header(path: Path) -> list[str]:
-    if not path.is_file():
-        raise DataFileError(path, "no such file", fix="check the path given to the dataset Param")
-    with path.open(encoding=_ENCODING, newline="") as handle:
-        first = handle.readline()
-        if not first.strip():
-            problem = "the file is empty" if not first else "line 1 (the header) is blank"
-            raise DataFileError(path, problem, line=1, fix=_FIX_HEADER)
+def _read_header(path: Path, data: bytes) -> list[str]:
+    end = data.find(b"\n")
+    first = (data if end < 0 else data[:end + 1]).decode(_ENCODING)
+    if not first.strip():
+        problem = "the file is empty" if not first else "line 1 (the header) is blank"
+        raise DataFileError(path, problem, line=1, fix=_FIX_HEADER)
     header = [name.strip() for name in next(csv.reader([first], skipinitialspace=True))]
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
@@ -109,9 +117,9 @@ def _parser_error(path: Path, exc: pd.errors.ParserError) -> DataFileError:
     return DataFileError(path, f"not a readable CSV: {exc}", fix="save the file as plain comma-separated UTF-8")
 
 
-def _locate_non_numeric(path: Path, header: list[str]) -> DataFileError:
+def _locate_non_numeric(path: Path, data: bytes, header: list[str]) -> DataFileError:
     """Second, slower pass (only on failure): find the first cell that is not a number."""
-    text = pd.read_csv(path, names=header, header=0, dtype=str, skip_blank_lines=False, encoding=_ENCODING)
+    text = pd.read_csv(io.BytesIO(data), names=header, header=0, dtype=str, skip_blank_lines=False, encoding=_ENCODING)
     first: tuple[int, str, str] | None = None
     bad_rows = np.zeros(len(text), dtype=bool)
     for column in text.columns:

@@ -6,7 +6,8 @@ slice to that party's own ``<data_dir>/<party_id>/raw/creditcard.csv``. From the
 of party B reads only party B's directory.
 
 A slice holds the source file's own lines, byte for byte (header included), so the user's quoting
-and precision survive and the split costs one read of the file. The source is validated strictly
+and precision survive and the split costs one read of the file (gzip and zip sources are decompressed
+once; the slices are plain CSV). The source is validated strictly
 (:func:`~fateops.data.load.load_creditcard`) before anything is written. Re-running with the same
 inputs rewrites nothing (content hashes match); the synthetic marker travels with the slices.
 """
@@ -25,7 +26,8 @@ from fateops.data import schema
 from fateops.data._io import write_if_changed
 from fateops.data.errors import DataFileError
 from fateops.data.layout import PartyDataDir
-from fateops.data.load import load_creditcard
+from fateops.data.load import parse_creditcard
+from fateops.data.source import read_source
 from fateops.data.synthetic import is_synthetic, sidecar_path
 from fateops.exceptions import ConfigError
 
@@ -55,8 +57,9 @@ def split_by_parties(source: Path | str, party_ids: Sequence[int | str], data_di
     source = Path(source)
     parties = [PartyDataDir.for_party(data_dir, pid) for pid in party_ids]
     shares = _shares(parties, fractions)
-    frame = load_creditcard(source)  # strict: refuse bad data before writing anything
-    header, lines = _lines(source, rows=len(frame))
+    data = read_source(source)  # plain, .csv.gz or .zip; refused unless UTF-8 text
+    frame = parse_creditcard(source, data)  # strict: refuse bad data before writing anything
+    header, lines = _lines(source, data, rows=len(frame))
     labels = frame[schema.LABEL].to_numpy()
     assignment = _assign(labels, shares, seed)
     synthetic = is_synthetic(source)
@@ -92,9 +95,8 @@ def _shares(parties: list[PartyDataDir], fractions: Sequence[float] | None) -> n
     return shares
 
 
-def _lines(source: Path, *, rows: int) -> tuple[bytes, list[bytes]]:
+def _lines(source: Path, data: bytes, *, rows: int) -> tuple[bytes, list[bytes]]:
     """The header line and one line per data row, each ending with a newline."""
-    data = source.read_bytes()
     if not data.endswith(b"\n"):
         data += b"\n"
     lines = data.splitlines(keepends=True)

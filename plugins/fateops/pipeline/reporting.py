@@ -60,7 +60,8 @@ def assemble_report(inputs: ReportInputs, directory: Path | None = None) -> RunR
     metrics: dict[str, Any] = {
         "model": dict(inputs.model),
         "prediction": {str(p["party_id"]): {k: p.get(k) for k in ("rows", "predicted_frauds", "actual_frauds",
-                                                                    "auc", "ks", "threshold")}
+                                                                    "auc", "ks", "average_precision", "threshold",
+                                                                    "at_threshold")}
                        for p in inputs.predictions},
     }
     if inputs.training:
@@ -73,5 +74,5 @@ def assemble_report(inputs: ReportInputs, directory: Path | None = None) -> RunR
         counts["synthetic_data"] = inputs.synthetic
     return write_run_report(directory or reports_dir(), inputs.run_id, y_score=scored["predict_score"].to_numpy(),
                             y_true=None if labels is None else labels.to_numpy(), metrics=metrics,
-                            job_ids=job_ids(inputs), counts=counts, paths=paths,
+                            job_ids=job_ids(inputs), counts=counts, paths=paths, threshold=guest.get("threshold"),
                             title=f"fateops credit-card run {inputs.run_id} — guest {inputs.guest_party_id}")

@@ -9,13 +9,19 @@ Each party's evaluation sees only that party's rows (data stays home), so FATE r
 metrics per party. The headline — what the registry promotes on — is the guest's (the initiator's)
 test-set score, as in the seed where the guest runs the evaluation; every party's numbers are kept
 beside it.
+
+FATE's evaluation has no precision-recall area, and a fraud model needs a decision threshold, so the
+guest's scored rows are read back too (its own rows, on its own FATE Flow): its *training* rows
+(``homo_lr_0``'s output) choose the threshold — best F1, or a target recall — and its held-out rows
+(``homo_lr_1``) give the AUPRC and what that threshold does on unseen rows (:func:`fraud_metrics`).
+Only the guest's rows: another party's row-level scores and labels never leave that party.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fateops.exceptions import FateFlowError
 from fateops.fate.client import FateFlowClient
@@ -24,12 +30,17 @@ from fateops.fate.metrics import metric_values
 from fateops.federation import Federation, Party
 from fateops.pipeline.tables import PartyTable, data_parties, data_role, tables_for_job
 from fateops.registry import ModelRecord, ModelRegistry
+from fateops.scoring import at_threshold, binary_scores, choose_threshold
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EVALUATION_TASK = "evaluation_0"
 MODEL_TASK = "homo_lr_0"
 TEST_TASK = "homo_lr_1"
 _HEADLINE = {"auc": "auc", "ks": "ks", "precision": "binary_precision", "recall": "binary_recall",
              "accuracy": "binary_accuracy"}
+_LABEL, _SCORE = "Class", "predict_score"  # the columns predicting.tidy_scores leaves
 
 
 @dataclass(frozen=True)
@@ -94,10 +105,20 @@ class TrainResult:
     headline: dict[str, float | None]
     headline_source: str
     settings: dict[str, Any] = field(default_factory=dict)
+    fraud: dict[str, Any] = field(default_factory=dict)
+    """:func:`fraud_metrics` of the guest's rows: the decision threshold, AUPRC, outcomes at the threshold."""
 
     @property
     def auc(self) -> float | None:
         return self.headline.get("auc")
+
+    @property
+    def average_precision(self) -> float | None:
+        return self.fraud.get("average_precision")
+
+    @property
+    def decision_threshold(self) -> float | None:
+        return self.fraud.get("decision_threshold")
 
     @property
     def ks(self) -> float | None:
@@ -127,19 +148,39 @@ def headline_scores(parties: Mapping[str, Mapping[str, Mapping[str, float]]], gu
                         fix="check that evaluation_0 ran on the guest (job log) and that the tables have labels")
 
 
+def fraud_metrics(train: pd.DataFrame, test: pd.DataFrame | None, *, target_recall: float | None = None
+                  ) -> dict[str, Any]:
+    """The decision threshold chosen on the scored *training* rows, then AUPRC and that threshold's
+    precision, recall and confusion counts on the held-out rows (``Class`` + ``predict_score`` frames)."""
+    chosen = choose_threshold(train[_LABEL], train[_SCORE], target_recall=target_recall)
+    rule = "maximise F1" if target_recall is None else f"highest threshold with recall ≥ {target_recall:g}"
+    out: dict[str, Any] = {"decision_threshold": chosen.threshold, "threshold_rule": f"{rule} on training rows",
+                           "training_rows": chosen.as_dict(),
+                           "training_average_precision": binary_scores(train[_LABEL], train[_SCORE])
+                           ["average_precision"]}
+    if test is not None and len(test):
+        out["average_precision"] = binary_scores(test[_LABEL], test[_SCORE])["average_precision"]
+        out["held_out_at_threshold"] = at_threshold(test[_LABEL], test[_SCORE], chosen.threshold).as_dict()
+    return out
+
+
 def evaluation_records(client: FateFlowClient, job_id: str, party: Party) -> list[dict[str, Any]]:
     """One party's ``evaluation_0`` metric records, read from that party's own FATE Flow."""
     return client.query_metrics(job_id, str(data_role(party)), party.party_id, EVALUATION_TASK)
 
 
 def train_result(federation: Federation, records: Mapping[str, Iterable[Mapping[str, Any]]], *, job_id: str,
-                 model_id: str, model_version: str, settings: TrainSettings | None = None) -> TrainResult:
-    """Scores per party (``records`` keyed by party id) and the guest's headline."""
+                 model_id: str, model_version: str, settings: TrainSettings | None = None,
+                 fraud: Mapping[str, Any] | None = None) -> TrainResult:
+    """Scores per party (``records`` keyed by party id) and the guest's headline (+ its AUPRC from ``fraud``)."""
     parties = {str(p.party_id): flatten_scores(records.get(str(p.party_id), [])) for p in data_parties(federation)}
     headline, source = headline_scores(parties, str(federation.guest.party_id))
+    fraud = dict(fraud or {})
+    if "average_precision" in fraud:
+        headline["average_precision"] = fraud["average_precision"]
     return TrainResult(job_id=job_id, model_id=model_id, model_version=str(model_version), parties=parties,
                        headline=headline, headline_source=source,
-                       settings=settings.as_dict() if settings else {})
+                       settings=settings.as_dict() if settings else {}, fraud=fraud)
 
 
 def collect_train_result(client: FateFlowClient, federation: Federation, *, job_id: str, model_id: str,
@@ -157,7 +198,8 @@ def register_result(result: TrainResult, registry: ModelRegistry, *, dataset: Ma
         raise FateFlowError(f"job {result.job_id}: the evaluation reported no AUC/KS ({result.headline_source})",
                             fix="check evaluation_0's log; the model is not registered without scores")
     return registry.record(model_id=result.model_id, model_version=result.model_version, job_id=result.job_id,
-                           auc=result.auc, ks=result.ks,
+                           auc=result.auc, ks=result.ks, average_precision=result.average_precision,
+                           decision_threshold=result.decision_threshold,
                            metrics={"headline": result.headline, "source": result.headline_source,
-                                    "parties": result.parties},
+                                    "parties": result.parties, "fraud": result.fraud},
                            params=result.settings, dataset=dict(dataset or {}))
