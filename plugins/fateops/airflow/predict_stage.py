@@ -135,7 +135,8 @@ def report(model: dict[str, Any], predictions: list[dict[str, Any]], params: dic
     for what, job_id in jobs.items():
         print(f"FATE job {what}: {job_id}")
     tracked = track_prediction(model, inputs.predictions, params, written, training)
-    return {"mlflow_run_id": tracked.run_id, "mlflow_run_url": tracked.url,
+    runs = {"prediction": tracked.url, **({"training": training["mlflow_run_url"]} if training else {})}
+    return {"mlflow_run_id": tracked.run_id, "mlflow_run_url": tracked.url, "mlflow_runs": runs,
             "report_json": str(written.json_path), "report_png": str(written.png_path), "auc": written.auc,
             "ks": written.ks, "average_precision": written.average_precision,
             "training_average_precision": (training or {}).get("average_precision", model.get("average_precision")),
