@@ -1,6 +1,7 @@
 """``fateops demo up|down``: the credit-card pipeline end to end on a laptop, driven like a user would.
 
-``up`` starts (or reuses) the embedded FATE engine and Airflow's four components on 127.0.0.1,
+``up`` starts (or reuses) the embedded FATE engine, the MLflow UI over the embedded tracking store and
+Airflow's four components on 127.0.0.1,
 triggers ``fate_credit_card_pipeline`` **through Airflow's REST API**, prints every task state change
 while it runs, and ends with the AUC, the predictions and report paths, the UI URL and how to log in.
 ``down`` stops what ``up`` started and nothing else: the engine only if ``up`` started it (a
@@ -66,10 +67,13 @@ def _save_state(state: dict[str, Any]) -> None:
     state_file().write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
-def _stack(port: int | None, engine_url: str) -> Any:
+def _stack(port: int | None, engine_url: str, mlflow_url: str = "") -> Any:
     from fateops.localstack import AirflowStack
 
-    stack = AirflowStack(extra_env={"AIRFLOW_CONN_FATEFLOW_DEFAULT": engine_url.replace("http://", "fateflow://")})
+    env = {"AIRFLOW_CONN_FATEFLOW_DEFAULT": engine_url.replace("http://", "fateflow://")}
+    if mlflow_url:
+        env["FATEOPS_MLFLOW_UI_URL"] = mlflow_url  # the task logs link their runs here
+    stack = AirflowStack(extra_env=env)
     if port is not None:
         stack.port = port
     return stack
@@ -91,7 +95,16 @@ def up(options: DemoOptions, out: Out = print) -> dict[str, Any]:
     state["engine_url"] = status.url
     out(f"    FATE Flow {status.version}, {len(status.components)} components")
 
-    stack = _stack(options.port if options.port is not None else state.get("port"), status.url)
+    mlflow = _mlflow(state.get("mlflow_port"))
+    mlflow_was_running = mlflow.running() is not None
+    out(f"==> MLflow UI on {mlflow.url} over {mlflow.store.uri} "
+        f"({'already running' if mlflow_was_running else 'starting'})")
+    state["mlflow_started"] = bool(state.get("mlflow_started")) or not mlflow_was_running
+    state["mlflow_port"] = mlflow.port
+    _save_state(state)
+    mlflow.start(timeout_s=600)
+
+    stack = _stack(options.port if options.port is not None else state.get("port"), status.url, mlflow.url)
     before = {name for name, pid in stack.running().items() if pid is not None}
     out(f"==> Airflow api-server, scheduler, dag-processor, triggerer on {stack.url} "
         f"({'already running' if len(before) == 4 else 'starting'})")
@@ -120,7 +133,19 @@ def up(options: DemoOptions, out: Out = print) -> dict[str, Any]:
                              f"{stack.url}/dags/{DAG_ID}/runs/{run_id}")
         result: dict[str, Any] = api.xcom(DAG_ID, run_id, "report")
     _print_outcome(result, stack, run_id, time.monotonic() - started, out)
+    out(f"==> MLflow UI: {mlflow.url}  (experiment and registered model named after the federation; "
+        f"the champion is the model's @champion alias)")
+    for what in ("training", "prediction"):
+        url = (result.get("mlflow_runs") or {}).get(what)
+        if url:
+            out(f"    MLflow {what} run: {url}")
     return result
+
+
+def _mlflow(port: int | None) -> Any:
+    from fateops.localstack.mlflow import MlflowServer
+
+    return MlflowServer() if port is None else MlflowServer(port=int(port))
 
 
 def _print_outcome(result: dict[str, Any], stack: Any, run_id: str, seconds: float, out: Out) -> None:
@@ -173,6 +198,8 @@ def down(out: Out = print) -> dict[str, Any]:
         stack.home = Path(state["airflow_home"])
     stopped = stack.stop()
     out(f"==> Airflow components stopped: {', '.join(stopped) if stopped else 'none were running'}")
+    mlflow_stopped = bool(state.get("mlflow_started")) and _mlflow(state.get("mlflow_port")).stop()
+    out(f"==> MLflow UI {'stopped' if mlflow_stopped else 'was not running'}")
     engine_stopped = False
     if state.get("engine_started"):
         engine_stopped = LocalEngine().stop()
@@ -180,4 +207,4 @@ def down(out: Out = print) -> dict[str, Any]:
     else:
         out("==> FATE engine left alone (the demo did not start it)")
     state_file().unlink(missing_ok=True)
-    return {"airflow_stopped": stopped, "engine_stopped": engine_stopped}
+    return {"airflow_stopped": stopped, "engine_stopped": engine_stopped, "mlflow_stopped": mlflow_stopped}

@@ -110,6 +110,15 @@ class PromotionRule:
                        f"AUC {current.auc:.4f} − tolerance {self.tolerance:.4f}")
 
 
+def check_scores(**scores: float | None) -> None:
+    """Every given score (None: not measured) is a finite number within [0, 1]; refused before recording."""
+    for name, value in scores.items():
+        if value is None and name not in ("auc", "ks"):
+            continue
+        if not isinstance(value, int | float) or not math.isfinite(value) or not 0 <= value <= 1:
+            raise ConfigError(f"{name} must be a number within [0, 1]", field=name, value=value)
+
+
 class ModelRegistry:
     """The registry in ``directory`` (created on first write)."""
 
@@ -123,10 +132,7 @@ class ModelRegistry:
                dataset: Mapping[str, Any] | None = None, created_at: str | None = None,
                average_precision: float | None = None, decision_threshold: float | None = None) -> ModelRecord:
         """Register a trained model and apply the promotion rule; idempotent per ``job_id``."""
-        optional = (("average_precision", average_precision), ("decision_threshold", decision_threshold))
-        for name, value in (("auc", auc), ("ks", ks), *((n, v) for n, v in optional if v is not None)):
-            if not isinstance(value, int | float) or not math.isfinite(value) or not 0 <= value <= 1:
-                raise ConfigError(f"{name} must be a number within [0, 1]", field=name, value=value)
+        check_scores(auc=auc, ks=ks, average_precision=average_precision, decision_threshold=decision_threshold)
         with self._locked() as state:
             models = [ModelRecord(**m) for m in state["models"]]
             for existing in models:

@@ -21,6 +21,7 @@ import pytest
 
 from fateops.fate.client import FateFlowClient
 from fateops.report import safe_name
+from fateops.tracking import MlflowModelRegistry, location
 from tests.integration.test_local_dags import run_dag, task_states, xcom
 
 pytestmark = [pytest.mark.engine, pytest.mark.airflow, pytest.mark.timeout(3600)]
@@ -39,6 +40,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, fate_engine: Any, airflow_db: 
     for var, sub in (("FATEOPS_DATA_DIR", "data"), ("FATEOPS_REPORTS_DIR", "reports"),
                      ("FATEOPS_REGISTRY_DIR", "registry")):
         patch.setenv(var, str(root / sub))
+    patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow' / 'mlflow.db'}")
     namespaces: list[str] = []
     yield {"root": root, "url": fate_engine.config.base_url, "namespaces": namespaces}
     patch.undo()
@@ -47,6 +49,11 @@ def env(tmp_path_factory: pytest.TempPathFactory, fate_engine: Any, airflow_db: 
             for party in PARTIES:
                 for split in ("train", "test"):
                     client.table_delete(namespace, f"creditcard_{party}_{split}")
+
+
+def mlflow_registry() -> MlflowModelRegistry:
+    """The registry the DAGs use (``MLFLOW_TRACKING_URI`` of the module's env; the local federation)."""
+    return MlflowModelRegistry(location(), "local-demo")
 
 
 def new_namespace(env: dict[str, Any]) -> str:
@@ -250,8 +257,17 @@ def test_train_records_every_partys_scores_and_promotes_the_model(env, trained) 
     assert 0.5 < metrics["headline"]["auc"] <= 1.0
     registered = xcom(trained, "register_model")
     assert registered["promoted"] is True and registered["job_id"] == metrics["job_id"]
-    registry = json.loads((env["root"] / "registry" / "registry.json").read_text())
-    assert registry["promoted"] == {"model_id": registered["model_id"], "model_version": registered["model_version"]}
+    registry = mlflow_registry()
+    champion = registry.promoted()
+    assert champion is not None and champion.key == (registered["model_id"], registered["model_version"])
+    run = registry.client.get_run(registered["mlflow_run_id"])  # the MLflow training run
+    assert run.data.params["fate.job_id"] == metrics["job_id"] and run.data.tags["airflow.dag_id"] == "fate_train"
+    assert run.data.metrics["auc"] == metrics["headline"]["auc"]
+    assert run.data.metrics["average_precision"] == registered["average_precision"]
+    assert {"party_9999.test_set.auc", "party_10000.test_set.auc"} <= set(run.data.metrics)
+    assert len(run.inputs.dataset_inputs) == 4  # both parties' train and test tables
+    assert {a.path for a in registry.client.list_artifacts(run.info.run_id)} >= {"lineage.json", "train_result.json"}
+    assert str(registry.champion_version().run_id) == run.info.run_id
     # the fraud metrics: AUPRC of the guest's held-out rows, a threshold chosen on its training rows
     fraud = metrics["fraud"]
     assert 0 < registered["average_precision"] == metrics["headline"]["average_precision"] <= 1
@@ -262,8 +278,8 @@ def test_train_records_every_partys_scores_and_promotes_the_model(env, trained) 
                                      "true_negatives")) == TRAIN_ROWS
     assert sum(held_out[k] for k in ("true_positives", "false_positives", "false_negatives",
                                      "true_negatives")) == TEST_ROWS
-    stored = registry["models"][-1]
-    assert (stored["average_precision"], stored["decision_threshold"]) == (registered["average_precision"],
+    stored = champion
+    assert (stored.average_precision, stored.decision_threshold) == (registered["average_precision"],
                                                                            registered["decision_threshold"])
     with FateFlowClient(env["url"]) as client:
         assert client.query_job(metrics["job_id"]).overall_status == "success"
@@ -300,6 +316,11 @@ def test_predict_with_the_promoted_model_writes_predictions_and_the_report(env, 
     assert Path(result["report_png"]).read_bytes()[:4] == b"\x89PNG"
     assert report["job_ids"]["predict"] and report["job_ids"]["train (model's own run)"] == model["job_id"]
     assert report["computed"]["rows"] == TEST_ROWS and result["auc"] == report["computed"]["auc"]
+    predicted = mlflow_registry().client.get_run(result["mlflow_run_id"])  # the MLflow prediction run
+    assert predicted.data.params["fate.model_id"] == model["model_id"]
+    assert predicted.data.metrics["party_9999.rows"] == TEST_ROWS
+    assert {"report.json", "report.png"} <= {a.path for a in mlflow_registry().client.list_artifacts(
+        result["mlflow_run_id"])}
 
 
 def test_predict_with_a_given_model_on_the_training_rows(prepared, trained) -> None:
@@ -315,6 +336,7 @@ def test_predict_with_a_given_model_on_the_training_rows(prepared, trained) -> N
 
 def test_predict_without_a_promoted_model_fails_before_submitting(env, prepared, monkeypatch, capfd) -> None:
     monkeypatch.setenv("FATEOPS_REGISTRY_DIR", str(env["root"] / "empty-registry"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{env['root'] / 'empty-mlflow.db'}")
     dag_run = run_dag("fate_predict", {**SMALL, "namespace": prepared["namespace"]})
     states = task_states(dag_run)
     assert str(dag_run.state) == "failed" and states["choose_model"] == "failed"
@@ -328,9 +350,9 @@ def test_retrain_trains_again_and_applies_the_promotion_rule(env, prepared, trai
     summary = xcom(dag_run, "retrain_summary")
     assert summary["job_id"] != xcom(trained, "register_model")["job_id"]
     assert summary["promoted"] is False and "< threshold 0.9900" in summary["decision"]
-    registry = json.loads((env["root"] / "registry" / "registry.json").read_text())
-    assert len(registry["models"]) == 2
-    assert registry["promoted"]["model_id"] == xcom(trained, "register_model")["model_id"]
+    registry = mlflow_registry()
+    assert len(registry.history()) == 2  # a worse (here: below-threshold) model does not move @champion
+    assert registry.promoted().model_id == xcom(trained, "register_model")["model_id"]
 
 
 # ---------------------------------------------------------------------------------------- pipeline

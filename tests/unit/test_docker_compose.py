@@ -25,6 +25,20 @@ def test_airflow_services_mount_our_code_and_reach_fate() -> None:
         assert service["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
 
 
+def test_mlflow_server_on_postgres_is_what_every_airflow_component_tracks_to() -> None:
+    mlflow = COMPOSE["services"]["mlflow"]
+    args = dict(a.removeprefix("--").split("=", 1) for a in mlflow["command"] if "=" in a)
+    assert args["backend-store-uri"].startswith("postgresql+psycopg2://mlflow:${MLFLOW_DB_PASSWORD:?")
+    assert args["backend-store-uri"].endswith("@mlflow-db/mlflow") and "mlflow-db" in COMPOSE["services"]
+    assert mlflow["depends_on"]["mlflow-db"]["condition"] == "service_healthy"
+    assert args["artifacts-destination"] == "/mlflow/artifacts" and "mlflow:5000" in args["allowed-hosts"]
+    for name in AIRFLOW_SERVICES:
+        service = COMPOSE["services"][name]
+        conn = yaml.safe_load(service["environment"]["AIRFLOW_CONN_MLFLOW_DEFAULT"])
+        assert (conn["host"], conn["port"]) == ("mlflow", int(args["port"])), name
+        assert service["depends_on"]["mlflow"]["condition"] == "service_healthy"
+
+
 def test_published_ports_bind_loopback_only() -> None:
     for name, service in COMPOSE["services"].items():
         for port in service.get("ports", []):
@@ -36,6 +50,7 @@ def test_no_secret_is_written_in_the_file() -> None:
     assert "${POSTGRES_PASSWORD:?" in text and "${AIRFLOW_JWT_SECRET:?" in text
     postgres = COMPOSE["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"]
     assert postgres.startswith("${"), "the database password must come from the environment"
+    assert COMPOSE["services"]["mlflow-db"]["environment"]["POSTGRES_PASSWORD"].startswith("${")
 
 
 def test_build_contexts_exist() -> None:

@@ -34,8 +34,8 @@ def test_bad_conf_is_a_config_error(state: Path, capsys: pytest.CaptureFixture) 
 
 def test_down_with_nothing_running_stops_nothing_and_leaves_a_foreign_engine_alone(state: Path) -> None:
     lines: list[str] = []
-    assert demo.down(out=lines.append) == {"airflow_stopped": [], "engine_stopped": False}
-    assert lines == ["==> Airflow components stopped: none were running",
+    assert demo.down(out=lines.append) == {"airflow_stopped": [], "engine_stopped": False, "mlflow_stopped": False}
+    assert lines == ["==> Airflow components stopped: none were running", "==> MLflow UI was not running",
                      "==> FATE engine left alone (the demo did not start it)"]
 
 
@@ -44,7 +44,7 @@ def test_down_forgets_what_up_recorded(state: Path) -> None:
                                              "airflow_home": str(state / "airflow")}))
     lines: list[str] = []
     assert demo.down(out=lines.append)["airflow_stopped"] == []
-    assert lines[1] == "==> FATE engine was not running"
+    assert lines[2] == "==> FATE engine was not running"
     assert not demo.state_file().exists()
 
 

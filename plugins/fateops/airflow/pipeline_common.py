@@ -31,6 +31,8 @@ RETRY_POLICY = ExceptionRetryPolicy(
                   action=RetryAction.FAIL, reason="not transient: a retry would fail the same way (see the fix)"),
         RetryRule(exception="fateops.exceptions.FateFlowUnavailable", action=RetryAction.RETRY,
                   reason="FATE Flow could not be reached; retrying with backoff"),
+        RetryRule(exception="fateops.tracking.store.TrackingUnavailable", action=RetryAction.RETRY,
+                  reason="the MLflow tracking store could not be reached; retrying with backoff"),
     ],
     default=RetryAction.DEFAULT,
 )

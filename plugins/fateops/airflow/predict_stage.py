@@ -16,15 +16,21 @@ from fateops.airflow.operators import FateSubmitJobOperator
 from fateops.airflow.pipeline_common import wait_for
 
 
-@task(retries=0)
+@task(execution_timeout=timedelta(minutes=10))
 def choose_model(params: dict[str, Any], upstream: Any = None) -> dict[str, Any]:
-    """The registry's promoted model, or the one the Params name, and the decision threshold to apply."""
+    """The ``<federation>-fraud@champion`` model in MLflow, or the one the Params name, and the decision
+    threshold to apply."""
+    from fateops.airflow.pipeline_common import federation_of
+    from fateops.airflow.tracking import model_registry
     from fateops.pipeline.locations import registry_dir
     from fateops.pipeline.predicting import applied_threshold
     from fateops.pipeline.predicting import choose_model as choose
     from fateops.registry import ModelRegistry
 
-    model = choose(ModelRegistry(registry_dir()), params["model_id"], params["model_version"])
+    registry = model_registry(federation_of(params).name, legacy=ModelRegistry(registry_dir()))
+    model = choose(registry, params["model_id"], params["model_version"])
+    if model.source == "promoted":
+        print(f"resolved {registry.name}@champion in {registry.where.uri}")
     override = params.get("decision_threshold")
     threshold, source = applied_threshold(model, None if override is None else float(override))
     print(f"predicting with model {model.model_id}/{model.model_version} ({model.source}; AUC {model.auc}, "
@@ -100,7 +106,7 @@ def predict_stage(upstream: XComArg | None = None) -> tuple[XComArg, XComArg]:
     return model, predictions
 
 
-@task(retries=0, execution_timeout=timedelta(minutes=15))
+@task(execution_timeout=timedelta(minutes=15))
 def report(model: dict[str, Any], predictions: list[dict[str, Any]], params: dict[str, Any],
            training: dict[str, Any] | None = None, prepared: dict[str, Any] | None = None,
            run_id: str | None = None) -> dict[str, Any]:
@@ -128,7 +134,10 @@ def report(model: dict[str, Any], predictions: list[dict[str, Any]], params: dic
     print(f"report PNG:  {written.png_path}")
     for what, job_id in jobs.items():
         print(f"FATE job {what}: {job_id}")
-    return {"report_json": str(written.json_path), "report_png": str(written.png_path), "auc": written.auc,
+    tracked = track_prediction(model, inputs.predictions, params, written, training)
+    runs = {"prediction": tracked.url, **({"training": training["mlflow_run_url"]} if training else {})}
+    return {"mlflow_run_id": tracked.run_id, "mlflow_run_url": tracked.url, "mlflow_runs": runs,
+            "report_json": str(written.json_path), "report_png": str(written.png_path), "auc": written.auc,
             "ks": written.ks, "average_precision": written.average_precision,
             "training_average_precision": (training or {}).get("average_precision", model.get("average_precision")),
             "threshold": model.get("applied_threshold"), "threshold_source": model.get("threshold_source"),
@@ -137,3 +146,29 @@ def report(model: dict[str, Any], predictions: list[dict[str, Any]], params: dic
             "predictions": {str(p["party_id"]): p["predictions_csv"] for p in inputs.predictions},
             "job_ids": jobs, "model": {"model_id": model["model_id"], "model_version": model["model_version"],
                                        "source": model.get("source")}}
+
+
+def track_prediction(model: dict[str, Any], predictions: list[dict[str, Any]], params: dict[str, Any],
+                     written: Any, training: dict[str, Any] | None) -> Any:
+    """The MLflow prediction run (model used, row counts, metrics, the report files); in the pipeline the
+    report files are attached to the training run as well."""
+    from fateops.airflow.pipeline_common import federation_of
+    from fateops.airflow.tracking import airflow_ids, tracking_location, ui_url
+    from fateops.tracking import client, log_prediction_run, model_name
+    from fateops.tracking.runs import attach
+
+    federation = federation_of(params).name
+    where = tracking_location()
+    mlflow = client(where)
+    files = [written.json_path, written.png_path]
+    job_id = next((p["job_id"] for p in predictions if p.get("job_id")), "")
+    summary = {"auc": written.auc, "ks": written.ks, "average_precision": written.average_precision,
+               "at_threshold": written.at_threshold}
+    tracked = log_prediction_run(mlflow, where, federation=federation, job_id=job_id, model=model,
+                                 predictions=predictions, report=summary, artifacts=files, airflow=airflow_ids(),
+                                 registered_model=model_name(federation), ui_url=ui_url())
+    print(f"MLflow prediction run: {tracked.url}")
+    if training and training.get("mlflow_run_id"):
+        attach(mlflow, where, training["mlflow_run_id"], files)
+        print(f"report attached to the MLflow training run: {training.get('mlflow_run_url')}")
+    return tracked

@@ -3,7 +3,8 @@
 Shared by ``fate_train``, ``fate_retrain`` and the pipeline. The job is submitted once (no retry),
 awaited by the deferrable sensor with the run's deadline, and its evaluation read back from every
 party; the guest's scored training rows choose the decision threshold and its held-out rows give the
-AUPRC; the model is then recorded in the registry, whose rule decides whether it is promoted.
+AUPRC; the training is logged as an MLflow run and the model registered as a version of
+``<federation>-fraud``, whose ``champion`` alias our promotion rule moves.
 """
 
 from __future__ import annotations
@@ -97,31 +98,48 @@ def collect_metrics(submitted: dict[str, Any], settings: dict[str, Any], params:
     return result.as_dict()
 
 
-@task(retries=0)
-def register_model(result: dict[str, Any], tables: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
-    """Record the model; the promotion rule (threshold, tolerance) decides whether predictions use it."""
-    from fateops.pipeline.locations import registry_dir
+@task(execution_timeout=timedelta(minutes=10))
+def register_model(result: dict[str, Any], tables: list[dict[str, Any]], params: dict[str, Any],
+                   run_id: str | None = None) -> dict[str, Any]:
+    """Log the MLflow training run and register the model as a version of ``<federation>-fraud``; the
+    promotion rule (threshold, tolerance, AUPRC floor) decides whether ``@champion`` moves to it.
+
+    Retried with backoff when the tracking server is down (the FATE model is safe in FATE meanwhile);
+    both the run and the version are found again by the FATE job id, so a retry adds neither twice.
+    """
+    from fateops.airflow.pipeline_common import federation_of
+    from fateops.airflow.tracking import airflow_ids, model_registry, ui_url
+    from fateops.pipeline.locations import registry_dir, run_reports_dir
     from fateops.pipeline.training import TrainResult, register_result
     from fateops.registry import ModelRegistry, PromotionRule
+    from fateops.tracking import log_training_run
 
+    federation = federation_of(params).name
     floor_ap = params.get("auprc_threshold")
-    registry = ModelRegistry(registry_dir(), rule=PromotionRule(
+    registry = model_registry(federation, legacy=ModelRegistry(registry_dir()), rule=PromotionRule(
         threshold=float(params["auc_threshold"]), tolerance=float(params["auc_tolerance"]),
         min_average_precision=None if floor_ap is None else float(floor_ap)))
-    record = register_result(TrainResult(**result), registry,
+    lineage = [{k: t[k] for k in ("uri", "rows", "party_id", "split", "namespace", "name") if k in t} for t in tables]
+    validation = run_reports_dir(str(run_id)) / "validation"
+    run = log_training_run(registry.client, registry.where, federation=federation, result=result, tables=lineage,
+                           artifacts=[validation] if validation.is_dir() else [], airflow=airflow_ids(),
+                           ui_url=ui_url())
+    print(f"MLflow training run: {run.url}")
+    record = register_result(TrainResult(**result), registry, run_id=run.run_id,
                              dataset={"tables": [{"uri": t["uri"], "rows": t["rows"]} for t in tables]})
     promoted = registry.promoted()
     print(f"FATE training job {result['job_id']}: model {record.model_id}/{record.model_version}, "
           f"AUC {record.auc:.4f}, KS {record.ks:.4f}, AUPRC {record.average_precision}, decision threshold "
           f"{record.decision_threshold} — {record.decision}")
-    print(f"registry {registry.path}: promoted model is "
+    print(f"registry {registry.path}: @champion is "
           + (f"{promoted.model_id}/{promoted.model_version} (AUC {promoted.auc:.4f})" if promoted else "none"))
     fraud = result.get("fraud", {})
     return {"job_id": result["job_id"], "model_id": record.model_id, "model_version": record.model_version,
             "auc": record.auc, "ks": record.ks, "average_precision": record.average_precision,
             "decision_threshold": record.decision_threshold, "threshold_rule": fraud.get("threshold_rule"),
             "held_out_at_threshold": fraud.get("held_out_at_threshold"), "headline": result["headline"],
-            "promoted": record.was_promoted, "decision": record.decision, "registry": str(registry.path)}
+            "promoted": record.was_promoted, "decision": record.decision, "registry": registry.path,
+            "mlflow_run_id": run.run_id, "mlflow_run_url": run.url}
 
 
 def train_stage(upstream: XComArg | None = None) -> XComArg:

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -31,6 +31,9 @@ from fateops.pipeline.tables import PartyTable, Split, tables_for_job
 from fateops.pipeline.training import MODEL_TASK, party_ids
 from fateops.registry import ModelRecord, ModelRegistry, RegistryError
 from fateops.report import PredictionSummary, write_predictions
+
+if TYPE_CHECKING:
+    from fateops.tracking import MlflowModelRegistry
 
 _SCORE = "predict_score"
 _LABELS = ("label", schema.LABEL, "y")
@@ -57,9 +60,10 @@ class ChosenModel:
         return asdict(self)
 
 
-def choose_model(registry: ModelRegistry, model_id: str | None = "", model_version: str | int | None = ""
-                 ) -> ChosenModel:
-    """The given model (looked up in the registry for its scores, if it is there) or the promoted one."""
+def choose_model(registry: ModelRegistry | MlflowModelRegistry, model_id: str | None = "",
+                 model_version: str | int | None = "") -> ChosenModel:
+    """The given model (looked up in the registry for its scores, if it is there) or the promoted one
+    (in MLflow: the ``champion`` alias)."""
     model_id = (model_id or "").strip()
     model_version = "" if model_version is None else str(model_version).strip()
     if model_id:

@@ -35,6 +35,8 @@ from fateops.scoring import at_threshold, binary_scores, choose_threshold
 if TYPE_CHECKING:
     import pandas as pd
 
+    from fateops.tracking import MlflowModelRegistry
+
 EVALUATION_TASK = "evaluation_0"
 MODEL_TASK = "homo_lr_0"
 TEST_TASK = "homo_lr_1"
@@ -191,9 +193,12 @@ def collect_train_result(client: FateFlowClient, federation: Federation, *, job_
                         settings=settings)
 
 
-def register_result(result: TrainResult, registry: ModelRegistry, *, dataset: Mapping[str, Any] | None = None
-                    ) -> ModelRecord:
-    """Record the trained model with its headline scores; the registry's rule decides promotion."""
+def register_result(result: TrainResult, registry: ModelRegistry | MlflowModelRegistry, *,
+                    dataset: Mapping[str, Any] | None = None, run_id: str | None = None) -> ModelRecord:
+    """Record the trained model with its headline scores; the registry's rule decides promotion.
+
+    ``run_id``: the MLflow training run the version links to (MLflow registry only).
+    """
     if result.auc is None or result.ks is None:
         raise FateFlowError(f"job {result.job_id}: the evaluation reported no AUC/KS ({result.headline_source})",
                             fix="check evaluation_0's log; the model is not registered without scores")
@@ -202,4 +207,5 @@ def register_result(result: TrainResult, registry: ModelRegistry, *, dataset: Ma
                            decision_threshold=result.decision_threshold,
                            metrics={"headline": result.headline, "source": result.headline_source,
                                     "parties": result.parties, "fraud": result.fraud},
-                           params=result.settings, dataset=dict(dataset or {}))
+                           params=result.settings, dataset=dict(dataset or {}),
+                           **({"run_id": run_id} if run_id else {}))
