@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -71,11 +72,12 @@ def test_routes_by_party_reload_in_place_name_a_missing_route_and_log(exchange: 
 
     assert exchange.start(table) == pid  # idempotent: a second start finds it running
 
-    exchange.route_request(10000, "/v2/partner/logged")  # the access log lists what was routed where
+    marker = f"v2/partner/logged-{uuid.uuid4().hex}"  # the access log lists what was routed where
+    exchange.route_request(10000, "/" + marker)
     deadline = time.monotonic() + 20
-    while not any("v2/partner/logged" in line for line in exchange.access_log()) and time.monotonic() < deadline:
+    while not any(marker in line for line in exchange.access_log()) and time.monotonic() < deadline:
         time.sleep(0.5)
-    line = next(line for line in exchange.access_log() if "v2/partner/logged" in line)
+    line = next(line for line in exchange.access_log() if marker in line)
     assert "dest-party-id=10000" in line and f"127.0.0.1:{origins[10000]}" in line
 
     assert exchange.stop() and exchange.pid() is None and not exchange.stop()
