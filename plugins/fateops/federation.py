@@ -107,6 +107,18 @@ class Exchange(_Strict):
     domain: str = Field(default="fate.org", description="parties are routed as <party_id>.<domain> (SNI)")
 
 
+class LocalSites(_Strict):
+    """Local parties each run their own site (FATE Flow + RabbitMQ) and federate through a local Exchange.
+
+    Without this block every local party shares one embedded engine (fast, but nothing crosses a party
+    boundary). Ports: see ``fateops.engine.sites`` (``FATEOPS_SITES_*_PORT`` / ``FATEOPS_EXCHANGE_PORT``
+    override them, e.g. for tests).
+    """
+
+    exchange_port: int | None = Field(default=None, ge=1, le=65535,
+                                      description="the local Exchange (traffic-server) port; default 9370")
+
+
 class Federation(_Strict):
     """A validated federation: parties, their roles and backends, the exchange and the initiator."""
 
@@ -115,6 +127,8 @@ class Federation(_Strict):
     initiator: int | None = Field(default=None, description="party id that submits jobs; default: first guest")
     exchange: Exchange | None = None
     ops: OpsPod | None = Field(default=None, description="pod steps on kubernetes parties (image, resources)")
+    local_sites: LocalSites | None = Field(
+        default=None, description="local parties run one site each behind a local Exchange (else one shared engine)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Federation:

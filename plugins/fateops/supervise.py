@@ -7,6 +7,7 @@ triggerer may ignore SIGTERM, so every stop is SIGTERM → grace period → SIGK
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import subprocess
 import time
@@ -74,3 +75,32 @@ def stop_pid_file(pid_file: Path, *, grace_s: float = 10.0) -> bool:
     _signal_group(pid, signal.SIGKILL)  # escalation, and sweeps children left in the group
     pid_file.unlink(missing_ok=True)
     return True
+
+
+def drop_user(service_user: str) -> str:
+    """The user a daemon that refuses to run as root ends up as: ``service_user`` for root, else ourselves."""
+    return service_user if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+
+
+def unreachable_parent(path: Path) -> Path | None:
+    """The first folder above ``path`` other users cannot traverse (None if all can, or we are not root).
+
+    Daemons started as root that drop to their own user (traffic-server, RabbitMQ) need to reach their
+    state dir: a ``/root/...`` or pytest ``tmp_path`` (mode 700) makes them fail with an obscure error.
+    """
+    if os.geteuid() != 0:
+        return None
+    for parent in reversed(path.resolve().parents):
+        if parent.exists() and not parent.stat().st_mode & 0o001:
+            return parent
+    return None
+
+
+def chown_tree(folders: Sequence[Path], user: str) -> None:
+    """As root, give ``folders`` (recursively) to ``user``; a no-op for anyone else."""
+    if os.geteuid() != 0:
+        return
+    entry = pwd.getpwnam(user)
+    for folder in folders:
+        for path in (folder, *folder.rglob("*")):
+            os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pwd
 import shutil
 import subprocess
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from fateops.exceptions import EngineError
-from fateops.supervise import pid_alive, read_pid, spawn, stop_pid_file
+from fateops.supervise import chown_tree, drop_user, pid_alive, read_pid, spawn, stop_pid_file, unreachable_parent
 from fateops.trafficserver.routes import NO_ROUTE_MARK, NO_ROUTE_STATUS, PARTY_HEADER, Destination, RouteTable
 
 log = logging.getLogger(__name__)
@@ -156,7 +155,7 @@ class TrafficServer:
     @staticmethod
     def server_user() -> str:
         """Root must drop privileges (ATS insists); anyone else runs it as themselves."""
-        return "trafficserver" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+        return drop_user("trafficserver")
 
     def pid(self) -> int | None:
         return read_pid(self.pid_file)
@@ -183,14 +182,12 @@ class TrafficServer:
 
     def _check_reachable(self) -> None:
         """As root, traffic-server runs as ``trafficserver``: every folder above ours must let it through."""
-        if os.geteuid() != 0:
-            return
-        for parent in self.root.resolve().parents:
-            if parent.exists() and not parent.stat().st_mode & 0o001:
-                raise ExchangeError(f"{parent} is closed to other users (mode {parent.stat().st_mode & 0o777:o}): "
-                                    f"traffic-server, which runs as user {self.server_user()!r}, cannot reach "
-                                    f"{self.root}", fix="put the Exchange's state dir under a folder others can "
-                                    "traverse (FATEOPS_STATE_DIR), or `chmod o+x` that folder")
+        closed = unreachable_parent(self.root)
+        if closed is not None:
+            raise ExchangeError(f"{closed} is closed to other users: traffic-server, which runs as user "
+                                f"{self.server_user()!r}, cannot reach {self.root}",
+                                fix="put the state dir under a folder others can traverse (FATEOPS_STATE_DIR), "
+                                    "or `chmod o+x` that folder")
 
     def _runroot_yaml(self) -> str:
         rr = self.runroot
@@ -201,12 +198,7 @@ class TrafficServer:
         return "".join(f"{key}: {value}\n" for key, value in dirs.items())
 
     def _chown(self) -> None:
-        if os.geteuid() != 0:
-            return
-        user = pwd.getpwnam(self.server_user())
-        for folder in (self.etc, self.run_dir, self.log_dir, self.cache):
-            for path in (folder, *folder.rglob("*")):
-                os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
+        chown_tree((self.etc, self.run_dir, self.log_dir, self.cache), self.server_user())
 
     def _write_routes(self, table: RouteTable) -> bool:
         """Write rules + remap (+ the table as JSON); True when the routes changed."""
