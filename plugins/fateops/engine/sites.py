@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from fateops.engine.broker import BrokerPorts, RabbitNode
 from fateops.engine.home import EngineConfig, Federated
 from fateops.engine.install import EngineInstall, install_engine
@@ -30,7 +32,8 @@ from fateops.engine.process import EngineStatus, LocalEngine
 from fateops.exceptions import ConfigError
 from fateops.federation import Federation, Party
 from fateops.paths import state_dir
-from fateops.trafficserver import Destination, RouteTable, TrafficServer
+from fateops.trafficserver import Destination, ExchangeError, RouteTable, TrafficServer
+from fateops.trafficserver.routes import NO_ROUTE_MARK
 
 HOST = "127.0.0.1"
 PORT_BASES: dict[str, tuple[str, int]] = {
@@ -155,6 +158,31 @@ class LocalSites:
     def route_table(self) -> RouteTable:
         """The Exchange's routes: every local party → its own FATE Flow."""
         return RouteTable.of({pid: Destination(HOST, ports.http) for pid, ports in self.ports.items()})
+
+    def verify_routes(self, *, timeout_s: float = 10.0) -> dict[str, str]:
+        """Ask each party's FATE Flow *through the Exchange* who it is; raise unless every party reaches its own.
+
+        ``/v2/server/fateflow`` answers with the serving instance's host and HTTP port, so a route that
+        points at the wrong site is caught, not only a missing one.
+        """
+        reached: dict[str, str] = {}
+        for pid, ports in sorted(self.ports.items()):
+            where = f"the Exchange route for party {pid} ({self.exchange.url}, dest-party-id {pid})"
+            try:
+                response = self.exchange.route_request(pid, "/v2/server/fateflow", timeout_s=timeout_s)
+            except httpx.HTTPError as err:
+                raise ExchangeError(f"{where} did not answer: {err}") from None
+            if NO_ROUTE_MARK in response.headers:
+                raise ExchangeError(f"{where} is missing: the Exchange has no route for that party",
+                                    fix="run fate_exchange_federate (or `fateops exchange federate`)")
+            instances = (response.json().get("data") or {}).values() if response.status_code == 200 else []
+            ports_seen = sorted(int(i.get("http_port", 0)) for i in instances)
+            if ports.http not in ports_seen:
+                raise ExchangeError(f"{where} reached FATE Flow on port(s) {ports_seen or response.status_code}, "
+                                    f"not party {pid}'s own FATE Flow on {ports.http}",
+                                    fix=f"is party {pid}'s site running? `fateops engine status --party {pid}`")
+            reached[str(pid)] = f"{HOST}:{ports.http}"
+        return reached
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start_all(self, timeout_s: float = 300.0) -> dict[int, EngineStatus]:
