@@ -7,6 +7,7 @@ deployed or uploaded, and every error names the field, the bad value and the fix
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +25,14 @@ PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
 OnFinishAction = Literal["delete_pod", "delete_succeeded_pod", "keep_pod"]
 
 DEFAULT_FEDERATION_FILE = CONFIGS_DIR / "federation.local.yaml"
+# Which config "the default" is, for a whole environment: the test suite sets federation.single.yaml (one
+# shared engine, fast) while `make demo` and a plain checkout use the two-site federation.local.yaml.
+FEDERATION_ENV = "FATEOPS_FEDERATION"
+
+
+def default_federation_name() -> str:
+    """``$FATEOPS_FEDERATION`` or ``federation.local.yaml`` (relative to include/configs/, or absolute)."""
+    return os.environ.get(FEDERATION_ENV) or DEFAULT_FEDERATION_FILE.name
 
 
 class _Strict(BaseModel):
@@ -214,5 +223,6 @@ def parse_federation(data: Any, *, source: str = "<federation>") -> Federation:
 
 def load_federation(path: str | Path | None = None) -> Federation:
     """Read and validate a federation YAML file (default: the embedded local one)."""
-    path, data = read_config_yaml(path, default=DEFAULT_FEDERATION_FILE, what="federation config file")
+    path, data = read_config_yaml(path, default=CONFIGS_DIR / default_federation_name(),
+                                  what="federation config file")
     return parse_federation(data, source=path.name)
