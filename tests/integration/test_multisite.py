@@ -63,11 +63,6 @@ def test_without_10000s_route_the_toy_fails_naming_the_exchange_route_and_reload
                                            "10000": f"127.0.0.1:{local_sites.ports[10000].http}"}
 
 
-def _upload(client: FateFlowClient, csv: Path, name: str) -> None:
-    result = client.upload_file(csv, "privacy", name, csv_meta(), partitions=1)
-    wait_for_job(client, result.job_id, timeout_s=180, poll_s=1, log=lambda _: None).raise_for_status()
-
-
 def _holds(folder: Path, marker: bytes) -> bool:
     return any(marker in path.read_bytes() for path in folder.rglob("*") if path.is_file())
 
@@ -75,10 +70,13 @@ def _holds(folder: Path, marker: bytes) -> bool:
 def test_each_party_storage_holds_only_its_own_rows(local_sites: LocalSites, clients: dict[int, FateFlowClient],
                                                     tmp_path: Path) -> None:
     markers = {party: f"row{party}x{uuid.uuid4().hex[:12]}" for party in clients}
-    for party, client in clients.items():
+    uploads = {}
+    for party, client in clients.items():  # both sites convert their own upload at the same time
         csv = tmp_path / f"{party}.csv"
         csv.write_text("id,y,x0\n" + "".join(f"{markers[party]}n{i},{i % 2},{i / 10}\n" for i in range(20)))
-        _upload(client, csv, f"p{party}_{markers[party]}")
+        uploads[party] = client.upload_file(csv, "privacy", f"p{party}_{markers[party]}", csv_meta(), partitions=1)
+    for party, result in uploads.items():
+        wait_for_job(clients[party], result.job_id, timeout_s=300, poll_s=1, log=lambda _: None).raise_for_status()
     for party in clients:
         other = 10000 if party == 9999 else 9999
         data = local_sites.site(party).engine.config.home_dir / "data"
