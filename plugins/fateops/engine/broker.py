@@ -14,7 +14,6 @@ import logging
 import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import httpx
 
 from fateops.engine.install import file_lock
 from fateops.exceptions import EngineError
-from fateops.supervise import chown_tree, drop_user, read_pid, spawn, stop_pid_file, unreachable_parent
+from fateops.supervise import chown_tree, drop_user, read_pid, spawn, stop_pid_file, unreachable_parent, wait_daemon
 
 log = logging.getLogger(__name__)
 
@@ -130,24 +129,9 @@ class RabbitNode:
         return ""
 
     def wait_healthy(self, timeout_s: float = START_TIMEOUT_S) -> int:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            pid = self.pid()
-            problem = self.probe() if pid else "not running"
-            if pid is not None and not problem:
-                return pid
-            if pid is None:
-                raise BrokerError(f"RabbitMQ node {self.node} exited during start-up: {self._tail()}")
-            if time.monotonic() > deadline:
-                raise BrokerError(f"RabbitMQ node {self.node} not healthy after {timeout_s:.0f}s: {problem}",
-                                  fix=f"read {self.out_log} and {self.root}/log; are ports {self.ports} free?")
-            time.sleep(1.0)
-
-    def _tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.out_log.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no out.log)"
+        return wait_daemon(f"RabbitMQ node {self.node}", self.pid, self.probe, timeout_s=timeout_s,
+                           log_file=self.out_log, error=BrokerError, poll_s=1.0,
+                           fix=f"read {self.out_log} and {self.root}/log; are ports {self.ports} free?")
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self, timeout_s: float = START_TIMEOUT_S) -> int:
