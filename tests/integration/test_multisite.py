@@ -83,3 +83,21 @@ def test_each_party_storage_holds_only_its_own_rows(local_sites: LocalSites, cli
         assert _holds(data, markers[party].encode()), f"positive control: {party}'s rows are in its own storage"
         assert not _holds(local_sites.site(party).root, markers[other].encode()), \
             f"party {other}'s rows reached party {party}'s site folder"
+
+
+def test_the_route_cut_drill_injector_cuts_and_heals_at_the_real_exchange(local_sites: LocalSites) -> None:
+    from fateops.chaos.catalogue import FaultSpec
+    from fateops.chaos.injectors import DrillContext, build_injector
+
+    federation = local_sites.federation
+    ctx = DrillContext(backend="local", federation=federation, party=federation.party(10000))
+    injector = build_injector(FaultSpec(action="cut_exchange_route", duration_s=20), ctx)
+    pid = local_sites.exchange.pid()
+    injector.preflight()
+    try:
+        injector.inject(None)
+        assert injector.detected() and not injector.recovered()
+        assert local_sites.exchange.routed_by_us(9999)  # the other party keeps its route
+    finally:
+        injector.lift()
+    assert injector.recovered() and local_sites.exchange.pid() == pid
