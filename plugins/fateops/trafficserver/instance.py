@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from fateops.engine.install import file_lock
 from fateops.exceptions import EngineError
 from fateops.supervise import (
     chown_tree,
@@ -249,11 +250,19 @@ class TrafficServer:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self, table: RouteTable | None = None, timeout_s: float = START_TIMEOUT_S) -> int:
-        """Start unless running (then only apply ``table``); returns traffic_manager's pid once healthy."""
-        if self.pid() is not None:
-            if table is not None:
-                self.apply(table)
-            return self.wait_healthy(timeout_s)
+        """Start unless running (then only apply ``table``); returns traffic_manager's pid once healthy.
+
+        Every party's provisioning task makes sure the Exchange runs, side by side: a lock lets one spawn it.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with file_lock(self.root / "start.lock", timeout_s=timeout_s + 60):
+            if self.pid() is not None:
+                if table is not None:
+                    self.apply(table)
+                return self.wait_healthy(timeout_s)
+            return self._spawn(table, timeout_s)
+
+    def _spawn(self, table: RouteTable | None, timeout_s: float) -> int:
         self.layout()
         if table is not None:
             self._write_routes(table)
