@@ -76,3 +76,21 @@ def test_wait_succeeds_only_when_every_party_own_site_says_success_and_stops_eve
     outcome = wait_for_job(SitesJobClient({9999: _Site(_own("9999", "guest", "success")), 10000: stuck}), "j1",
                            timeout_s=0, poll_s=0, log=lines.append)
     assert outcome.status == "timeout" and "disagree" in outcome.message and stuck.stopped
+
+
+def test_the_trigger_carries_every_party_connection_through_serialisation() -> None:
+    from fateops.airflow.triggers import FateJobTrigger
+
+    trigger = FateJobTrigger(job_id="j1", fateflow_conn_id="fateflow_9999", deadline=10.0, started=1.0,
+                             party_conn_ids={"9999": "fateflow_9999", "10000": "fateflow_10000"})
+    path, kwargs = trigger.serialize()
+    assert path == "fateops.airflow.triggers.FateJobTrigger"
+    assert FateJobTrigger(**kwargs).serialize() == (path, kwargs)
+    assert kwargs["party_conn_ids"] == {"9999": "fateflow_9999", "10000": "fateflow_10000"}
+
+
+def test_parties_are_asked_separately_only_when_they_have_their_own_connections() -> None:
+    from fateops.airflow.tasks import party_conn_ids
+
+    assert party_conn_ids("federation.local.yaml") == {"9999": "fateflow_9999", "10000": "fateflow_10000"}
+    assert party_conn_ids("federation.single.yaml") == {}
