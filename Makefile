@@ -51,7 +51,7 @@ test: sysdeps venv engine harness ## run the whole test-suite (unit + real engin
 test-unit: venv ## only the tests that need no services
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-demo: sysdeps-demo venv engine ## run the credit-card pipeline end to end on the embedded engine, through Airflow's REST API
+demo: sysdeps-demo venv engine ## run the credit-card pipeline end to end on two local sites + the Exchange, through Airflow's REST API
 	@$(VENV)/bin/fateops demo up
 
 demo-down: venv ## stop everything `make demo` started

@@ -8,12 +8,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from fateops.engine import LocalEngine
 from fateops.localstack import AirflowStack
-from fateops.paths import state_dir
+from fateops.paths import CONFIGS_DIR, state_dir
+
+if TYPE_CHECKING:
+    from fateops.engine.sites import LocalSites
+
+SITES_FEDERATION = CONFIGS_DIR / "federation.local.yaml"
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +31,27 @@ def fate_engine() -> Iterator[LocalEngine]:
     yield engine
     if not already:
         engine.stop()
+
+
+@pytest.fixture(scope="session")
+def local_sites() -> Iterator[LocalSites]:
+    """Two real sites (FATE Flow + RabbitMQ each) and the traffic-server Exchange, once per session.
+
+    The federation is ``include/configs/federation.local.yaml`` (the two-site default) with the test
+    ports of conftest.py; the Exchange's routes are written and verified the way fate_exchange_federate
+    does. Started ≈ 20 s (brokers and servers in parallel); stopped at the end unless already running.
+    """
+    from fateops.engine.sites import LocalSites
+    from fateops.exchange import federate_local_sites
+    from fateops.federation import load_federation
+
+    sites = LocalSites(load_federation(SITES_FEDERATION))
+    already = all(site.engine.pid() is not None for site in sites.sites()) and sites.exchange.pid() is not None
+    sites.start_all(timeout_s=300)
+    federate_local_sites(sites.federation, log=lambda _line: None)
+    yield sites
+    if not already:
+        sites.stop_all()
 
 
 @pytest.fixture(scope="session")

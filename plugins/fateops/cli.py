@@ -38,9 +38,62 @@ def _print(data: object) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
+def _sites_engine(args: argparse.Namespace) -> int:
+    """``fateops engine ACTION --party ID|all``: a party's own site (or all of them, and the Exchange)."""
+    from fateops.engine.sites import LocalSites
+    from fateops.federation import load_federation
+
+    sites = LocalSites(load_federation(args.config))
+    chosen = sites.sites() if args.party == "all" else [sites.site(args.party)]
+    if args.action == "install":
+        from fateops.engine import install_engine
+
+        _print({"installed": str(install_engine(sites.install).root)})
+    elif args.action in ("start", "run"):
+        if args.party == "all":
+            sites.start_all(timeout_s=args.timeout)
+        else:
+            chosen[0].start(timeout_s=args.timeout)
+        _print({str(s.party_id): s.status() for s in chosen})
+        while args.action == "run" and all(s.engine.pid() is not None for s in chosen):
+            time.sleep(2)
+        return 3 if args.action == "run" else 0
+    elif args.action == "stop":
+        stopped: dict[str, object] = {str(s.party_id): s.stop() for s in chosen}
+        if args.party == "all":
+            stopped["exchange"] = sites.exchange.stop()
+        _print(stopped)
+    else:
+        report = {str(s.party_id): s.status() for s in chosen}
+        _print(report)
+        healthy = all(r["fateflow"]["healthy"] for r in report.values())
+        return 0 if healthy or not args.check else 3
+    return 0
+
+
+def _exchange(args: argparse.Namespace) -> int:
+    """``fateops exchange federate|status|stop``: the local Exchange of a multi-site federation."""
+    from fateops.engine.sites import LocalSites
+    from fateops.exchange import federate_local_sites
+    from fateops.federation import load_federation
+
+    federation = load_federation(args.config)
+    exchange = LocalSites(federation).exchange
+    if args.action == "federate":
+        _print(federate_local_sites(federation, log=lambda line: print(line, file=sys.stderr)))
+    elif args.action == "stop":
+        _print({"stopped": exchange.stop()})
+    else:
+        _print({"url": exchange.url, "pid": exchange.pid(), "problem": exchange.probe() if exchange.pid() else
+                "not running", "routes": exchange.current_table().as_dict()})
+    return 0
+
+
 def _engine(args: argparse.Namespace) -> int:
     from fateops.engine import LocalEngine, install_engine
 
+    if args.party is not None:
+        return _sites_engine(args)
     engine = LocalEngine()
     if args.action == "install":
         _print({"installed": str(install_engine(engine.install).root)})
@@ -96,7 +149,16 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("action", choices=["install", "start", "run", "stop", "status"])
     engine.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for health on start")
     engine.add_argument("--check", action="store_true", help="status: exit 3 unless healthy")
+    engine.add_argument("--party", default=None,
+                        help="multi-site mode: this party's own site (FATE Flow + RabbitMQ), or 'all' (+ the Exchange)")
+    engine.add_argument("--config", default=None,
+                        help="federation config with local_sites: (default federation.local.yaml)")
     engine.set_defaults(handler=_engine)
+
+    exchange = sub.add_parser("exchange", help="the local Exchange (traffic-server) of a multi-site federation")
+    exchange.add_argument("action", choices=["federate", "status", "stop"])
+    exchange.add_argument("--config", default=None, help="federation config (default federation.local.yaml)")
+    exchange.set_defaults(handler=_exchange)
 
     federation = sub.add_parser("federation", help="validate and print a federation config")
     federation.add_argument("config", nargs="?", default=None, help="path (default: federation.local.yaml)")

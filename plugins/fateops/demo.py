@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fateops.engine.sites import uses_sites
 from fateops.exceptions import FateopsError
+from fateops.federation import Federation, load_federation
 from fateops.paths import state_dir
 
 log = logging.getLogger(__name__)
@@ -67,10 +69,11 @@ def _save_state(state: dict[str, Any]) -> None:
     state_file().write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
-def _stack(port: int | None, engine_url: str, mlflow_url: str = "") -> Any:
+def _stack(port: int | None, conns: dict[str, str], mlflow_url: str = "") -> Any:
+    """Airflow's components, with one ``fateflow`` connection per conn id (env ``AIRFLOW_CONN_<ID>``)."""
     from fateops.localstack import AirflowStack
 
-    env = {"AIRFLOW_CONN_FATEFLOW_DEFAULT": engine_url.replace("http://", "fateflow://")}
+    env = {f"AIRFLOW_CONN_{conn_id.upper()}": url.replace("http://", "fateflow://") for conn_id, url in conns.items()}
     if mlflow_url:
         env["FATEOPS_MLFLOW_UI_URL"] = mlflow_url  # the task logs link their runs here
     stack = AirflowStack(extra_env=env)
@@ -86,14 +89,18 @@ def up(options: DemoOptions, out: Out = print) -> dict[str, Any]:
 
     started = time.monotonic()
     state = _load_state()
-
-    engine = LocalEngine()
-    engine_was_running = engine.pid() is not None
-    out(f"==> FATE engine at {engine.config.base_url} ({'already running' if engine_was_running else 'starting'})")
-    status = engine.start(timeout_s=300)
-    state["engine_started"] = bool(state.get("engine_started")) or not engine_was_running
-    state["engine_url"] = status.url
-    out(f"    FATE Flow {status.version}, {len(status.components)} components")
+    federation = load_federation()
+    if uses_sites(federation):
+        conns = _start_sites(federation, state, out)
+    else:
+        engine = LocalEngine()
+        engine_was_running = engine.pid() is not None
+        out(f"==> FATE engine at {engine.config.base_url} ({'already running' if engine_was_running else 'starting'})")
+        status = engine.start(timeout_s=300)
+        state["engine_started"] = bool(state.get("engine_started")) or not engine_was_running
+        out(f"    FATE Flow {status.version}, {len(status.components)} components")
+        conns = {"fateflow_default": status.url}
+    state["conns"] = conns
 
     mlflow = _mlflow(state.get("mlflow_port"))
     mlflow_was_running = mlflow.running() is not None
@@ -104,7 +111,7 @@ def up(options: DemoOptions, out: Out = print) -> dict[str, Any]:
     _save_state(state)
     mlflow.start(timeout_s=600)
 
-    stack = _stack(options.port if options.port is not None else state.get("port"), status.url, mlflow.url)
+    stack = _stack(options.port if options.port is not None else state.get("port"), conns, mlflow.url)
     before = {name for name, pid in stack.running().items() if pid is not None}
     out(f"==> Airflow api-server, scheduler, dag-processor, triggerer on {stack.url} "
         f"({'already running' if len(before) == 4 else 'starting'})")
@@ -146,6 +153,28 @@ def _mlflow(port: int | None) -> Any:
     from fateops.localstack.mlflow import MlflowServer
 
     return MlflowServer() if port is None else MlflowServer(port=int(port))
+
+
+def _start_sites(federation: Federation, state: dict[str, Any], out: Out) -> dict[str, str]:
+    """Every party's own site and the Exchange with its routes; returns conn id → that party's FATE Flow."""
+    from fateops.engine.sites import LocalSites
+    from fateops.exchange import federate_local_sites
+
+    sites = LocalSites(federation)
+    running = all(s.engine.pid() is not None for s in sites.sites()) and sites.exchange.pid() is not None
+    out(f"==> {len(sites.parties)} sites (FATE Flow + RabbitMQ each) and the Exchange on {sites.exchange.url} "
+        f"({'already running' if running else 'starting'})")
+    t0 = time.monotonic()
+    statuses = sites.start_all(timeout_s=300)
+    federate_local_sites(federation, log=lambda line: out(f"    {line}"))
+    state["sites_started"] = bool(state.get("sites_started")) or not running
+    state["federation"] = federation.name
+    for party_id, status in statuses.items():
+        out(f"    party {party_id}: FATE Flow {status.version} at {status.url}, home {status.home}")
+    out(f"    sites ready in {time.monotonic() - t0:.0f} s")
+    conns = {p.connection or "fateflow_default": sites.site(p).url for p in sites.parties}
+    conns.setdefault("fateflow_default", sites.site(federation.guest).url)  # the initiator's site
+    return conns
 
 
 def _print_outcome(result: dict[str, Any], stack: Any, run_id: str, seconds: float, out: Out) -> None:
@@ -193,7 +222,7 @@ def down(out: Out = print) -> dict[str, Any]:
     from fateops.engine import LocalEngine
 
     state = _load_state()
-    stack = _stack(state.get("port"), state.get("engine_url", ""))
+    stack = _stack(state.get("port"), state.get("conns", {}))
     if state.get("airflow_home"):
         stack.home = Path(state["airflow_home"])
     stopped = stack.stop()
@@ -201,6 +230,14 @@ def down(out: Out = print) -> dict[str, Any]:
     mlflow_stopped = bool(state.get("mlflow_started")) and _mlflow(state.get("mlflow_port")).stop()
     out(f"==> MLflow UI {'stopped' if mlflow_stopped else 'was not running'}")
     engine_stopped = False
+    if state.get("sites_started"):
+        from fateops.engine.sites import LocalSites
+
+        federation = load_federation()
+        if uses_sites(federation):
+            stopped_sites = LocalSites(federation).stop_all()
+            out(f"==> sites and Exchange stopped: {stopped_sites}")
+            engine_stopped = True
     if state.get("engine_started"):
         engine_stopped = LocalEngine().stop()
         out(f"==> FATE engine {'stopped' if engine_stopped else 'was not running'}")

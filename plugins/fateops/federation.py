@@ -7,6 +7,7 @@ deployed or uploaded, and every error names the field, the bad value and the fix
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +25,14 @@ PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
 OnFinishAction = Literal["delete_pod", "delete_succeeded_pod", "keep_pod"]
 
 DEFAULT_FEDERATION_FILE = CONFIGS_DIR / "federation.local.yaml"
+# Which config "the default" is, for a whole environment: the test suite sets federation.single.yaml (one
+# shared engine, fast) while `make demo` and a plain checkout use the two-site federation.local.yaml.
+FEDERATION_ENV = "FATEOPS_FEDERATION"
+
+
+def default_federation_name() -> str:
+    """``$FATEOPS_FEDERATION`` or ``federation.local.yaml`` (relative to include/configs/, or absolute)."""
+    return os.environ.get(FEDERATION_ENV) or DEFAULT_FEDERATION_FILE.name
 
 
 class _Strict(BaseModel):
@@ -107,6 +116,18 @@ class Exchange(_Strict):
     domain: str = Field(default="fate.org", description="parties are routed as <party_id>.<domain> (SNI)")
 
 
+class LocalSites(_Strict):
+    """Local parties each run their own site (FATE Flow + RabbitMQ) and federate through a local Exchange.
+
+    Without this block every local party shares one embedded engine (fast, but nothing crosses a party
+    boundary). Ports: see ``fateops.engine.sites`` (``FATEOPS_SITES_*_PORT`` / ``FATEOPS_EXCHANGE_PORT``
+    override them, e.g. for tests).
+    """
+
+    exchange_port: int | None = Field(default=None, ge=1, le=65535,
+                                      description="the local Exchange (traffic-server) port; default 9370")
+
+
 class Federation(_Strict):
     """A validated federation: parties, their roles and backends, the exchange and the initiator."""
 
@@ -115,6 +136,8 @@ class Federation(_Strict):
     initiator: int | None = Field(default=None, description="party id that submits jobs; default: first guest")
     exchange: Exchange | None = None
     ops: OpsPod | None = Field(default=None, description="pod steps on kubernetes parties (image, resources)")
+    local_sites: LocalSites | None = Field(
+        default=None, description="local parties run one site each behind a local Exchange (else one shared engine)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Federation:
@@ -212,6 +235,6 @@ def parse_federation(data: Any, *, source: str = "<federation>", bool_words: Map
 
 def load_federation(path: str | Path | None = None) -> Federation:
     """Read and validate a federation YAML file (default: the embedded local one)."""
-    doc = read_config(path, default=DEFAULT_FEDERATION_FILE, what="federation config",
+    doc = read_config(path, default=CONFIGS_DIR / default_federation_name(), what="federation config",
                       must_contain=FEDERATION_CONTENTS)
     return parse_federation(doc.data, source=str(doc.path), bool_words=doc.bool_words)

@@ -11,7 +11,7 @@ import pwd
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 
@@ -104,3 +104,30 @@ def chown_tree(folders: Sequence[Path], user: str) -> None:
     for folder in folders:
         for path in (folder, *folder.rglob("*")):
             os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a daemon's log, for an error message (``(no <name>)`` when it never wrote one)."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return f"(no {path.name})"
+
+
+def wait_daemon(name: str, pid: Callable[[], int | None], probe: Callable[[], str], *, timeout_s: float,
+                log_file: Path, error: type[Exception], fix: str, poll_s: float = 0.5) -> int:
+    """Until ``probe()`` says '' (healthy) while ``pid()`` runs; raise ``error`` if it exits or time runs out.
+
+    ``error`` is a :class:`~fateops.exceptions.FateopsError` kind (message + ``fix=`` keyword).
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        running = pid()
+        problem = probe() if running else "not running"
+        if running is not None and not problem:
+            return running
+        if running is None:
+            raise error(f"{name} exited during start-up: {log_tail(log_file)}", fix=fix)  # type: ignore[call-arg]
+        if time.monotonic() > deadline:
+            raise error(f"{name} not healthy after {timeout_s:.0f}s: {problem}", fix=fix)  # type: ignore[call-arg]
+        time.sleep(poll_s)

@@ -23,8 +23,11 @@ DEFAULT_ARGS: dict[str, Any] = {
 TAGS_BASE = ["fateops", "fate"]
 
 
-def federation_param(default: str = "federation.local.yaml") -> Param:
-    return Param(default, type="string", title="Federation config",
+def federation_param(default: str | None = None) -> Param:
+    """Default: ``$FATEOPS_FEDERATION`` or ``federation.local.yaml`` (the two-site local federation)."""
+    from fateops.federation import default_federation_name
+
+    return Param(default or default_federation_name(), type="string", title="Federation config",
                  description="Path of the federation YAML (absolute, or relative to the current directory, "
                              "then to include/configs/): "
                              "parties, roles, backends and connections.")

@@ -129,5 +129,6 @@ def federate_stage(parties: XComArg) -> XComArg:
         wait_timeout="{{ params.sensor_timeout_s }}",
         poll_interval="{{ params.poll_interval_s }}",
         execution_timeout=WAIT_EXECUTION_TIMEOUT,
+        federation="{{ params.federation }}",  # every party's own FATE Flow is asked (multi-site)
     ).expand_kwargs(submitted.output.map(sensor_kwargs))
     return summarize(waited.output)

@@ -79,6 +79,7 @@ def wait_for(submitted: BaseOperator, *, task_id: str) -> FateJobSensor:
         wait_timeout="{{ params.sensor_timeout_s }}",
         poll_interval="{{ params.poll_interval_s }}",
         execution_timeout=WAIT_EXECUTION_TIMEOUT,
+        federation="{{ params.federation }}",  # every party's own FATE Flow is asked (multi-site)
     )
     submitted >> sensor
     return sensor

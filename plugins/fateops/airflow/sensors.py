@@ -28,12 +28,12 @@ class FateJobSensor(BaseSensorOperator):
     statuses, model id/version, seconds waited.
     """
 
-    template_fields: Sequence[str] = ("job_id", "fateflow_conn_id", "wait_timeout", "poll_interval")
+    template_fields: Sequence[str] = ("job_id", "fateflow_conn_id", "wait_timeout", "poll_interval", "federation")
     ui_color = "#e8f4fa"
 
     def __init__(self, *, job_id: str, fateflow_conn_id: str = FateFlowHook.default_conn_name,
                  wait_timeout: float | str = 3600, poll_interval: float | str = 3.0, stop_on_timeout: bool = True,
-                 deferrable: bool = True, **kwargs: Any) -> None:
+                 deferrable: bool = True, federation: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("retries", 0)  # a failed federated job is not fixed by waiting again
         super().__init__(**kwargs)
         self.job_id = job_id
@@ -42,13 +42,27 @@ class FateJobSensor(BaseSensorOperator):
         self.poll_interval = poll_interval
         self.stop_on_timeout = stop_on_timeout
         self.deferrable = deferrable
+        self.federation = federation  # given: parties with their own FATE Flow are each asked for their rows
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from fateops.fate.watch import wait_for_job
+        from contextlib import ExitStack
+
+        from fateops.airflow.tasks import party_conn_ids
+        from fateops.fate.sitewatch import SitesJobClient
+        from fateops.fate.watch import SyncJobClient, wait_for_job
 
         timeout_s, poll_s = float(self.wait_timeout), float(self.poll_interval)
+        conns = party_conn_ids(self.federation) if self.federation else {}
+        if conns:
+            self.log.info("asking every party's own FATE Flow: %s", conns)
         if not self.deferrable:
-            with FateFlowHook(self.fateflow_conn_id).get_conn() as client:
+            with ExitStack() as stack:
+                client: SyncJobClient
+                if conns:
+                    client = SitesJobClient({int(pid): stack.enter_context(FateFlowHook(conn).get_conn())
+                                             for pid, conn in conns.items()})
+                else:
+                    client = stack.enter_context(FateFlowHook(self.fateflow_conn_id).get_conn())
                 outcome = wait_for_job(client, str(self.job_id), timeout_s=timeout_s,
                                        poll_s=poll_s, log=self.log.info,
                                        stop_on_timeout=self.stop_on_timeout)
@@ -59,7 +73,8 @@ class FateJobSensor(BaseSensorOperator):
         self.defer(
             trigger=FateJobTrigger(job_id=str(self.job_id), fateflow_conn_id=self.fateflow_conn_id,
                                    deadline=now + timeout_s, started=now,
-                                   poll_interval=poll_s, stop_on_timeout=self.stop_on_timeout),
+                                   poll_interval=poll_s, stop_on_timeout=self.stop_on_timeout,
+                                   party_conn_ids=conns or None),
             method_name="execute_complete",
             timeout=timedelta(seconds=timeout_s + _DEFER_MARGIN_S),
         )

@@ -22,6 +22,17 @@ def fateflow_conn_id(party: Party) -> str:
     return party.connection or FateFlowHook.default_conn_name
 
 
+def party_conn_ids(config: str) -> dict[str, str]:
+    """Party id → its FATE Flow connection, when parties have their own (multi-site, Kubernetes); else {}.
+
+    In FATE's multi-party mode each FATE Flow lists only its own party's rows, so a job watch must ask
+    every party's own server; parties sharing one connection share one engine, which lists them all.
+    """
+    federation = federation_from(config)
+    conns = {str(p.party_id): fateflow_conn_id(p) for p in federation.parties}
+    return conns if len(set(conns.values())) > 1 else {}
+
+
 def sensor_kwargs(submitted: dict[str, Any]) -> dict[str, Any]:
     """Map a submit operator's XCom onto the job sensor's kwargs (used with ``.map`` + ``expand_kwargs``)."""
     return {"job_id": submitted["job_id"], "fateflow_conn_id": submitted["fateflow_conn_id"]}

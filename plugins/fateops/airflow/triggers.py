@@ -16,7 +16,8 @@ class FateJobTrigger(BaseTrigger):
     """Polls ``/job/query`` + ``/job/task/query``; on its deadline it stops the job and reports a timeout."""
 
     def __init__(self, *, job_id: str, fateflow_conn_id: str, deadline: float, started: float,
-                 poll_interval: float = 3.0, stop_on_timeout: bool = True) -> None:
+                 poll_interval: float = 3.0, stop_on_timeout: bool = True,
+                 party_conn_ids: dict[str, str] | None = None) -> None:
         super().__init__()
         self.job_id = job_id
         self.fateflow_conn_id = fateflow_conn_id
@@ -24,21 +25,32 @@ class FateJobTrigger(BaseTrigger):
         self.started = started
         self.poll_interval = poll_interval
         self.stop_on_timeout = stop_on_timeout
+        self.party_conn_ids = party_conn_ids  # party id → its own FATE Flow's conn id (multi-site)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return ("fateops.airflow.triggers.FateJobTrigger", {
             "job_id": self.job_id, "fateflow_conn_id": self.fateflow_conn_id, "deadline": self.deadline,
             "started": self.started, "poll_interval": self.poll_interval, "stop_on_timeout": self.stop_on_timeout,
+            "party_conn_ids": self.party_conn_ids,
         })
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from contextlib import AsyncExitStack
+
         from fateops.airflow.hooks import FateFlowHook
-        from fateops.fate.watch import JobWatch, await_job
+        from fateops.fate.sitewatch import AsyncSitesJobClient
+        from fateops.fate.watch import AsyncJobClient, JobWatch, await_job
 
         watch = JobWatch(self.job_id, deadline=self.deadline, started=self.started)
         try:
-            client = await FateFlowHook(self.fateflow_conn_id).get_async_conn()
-            async with client:
+            async with AsyncExitStack() as stack:
+                client: AsyncJobClient
+                if self.party_conn_ids:
+                    client = AsyncSitesJobClient({
+                        int(pid): await stack.enter_async_context(await FateFlowHook(conn).get_async_conn())
+                        for pid, conn in self.party_conn_ids.items()})
+                else:
+                    client = await stack.enter_async_context(await FateFlowHook(self.fateflow_conn_id).get_async_conn())
                 outcome = await await_job(client, watch, poll_s=self.poll_interval, log=self.log.info,
                                           stop_on_timeout=self.stop_on_timeout)
         except Exception as err:  # the task must hear about it, not hang until Airflow's own timeout

@@ -26,7 +26,7 @@ def backend_for(party: Party, federation: Federation | None = None,
     if party.backend == "local":
         from fateops.backends.local import LocalBackend
 
-        return LocalBackend()
+        return LocalBackend(federation=federation)
     from fateops.backends.kubernetes import KubernetesBackend
 
     return KubernetesBackend(federation, resolver=resolver)

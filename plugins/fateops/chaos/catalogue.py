@@ -44,8 +44,8 @@ JobKind = Literal["toy", "homo_lr", "none"]
 InjectWhen = Literal["before_submit", "job_running", "task_running", "immediately"]
 Preserved = Literal["job_history", "tables", "models", "pvc_binding"]
 Action = Literal[
-    # local: the embedded standalone engine
-    "kill_engine", "pause_engine", "kill_task", "remove_table",
+    # local: the embedded standalone engine (or, with local_sites:, the party's own site), the local Exchange
+    "kill_engine", "pause_engine", "kill_task", "remove_table", "cut_exchange_route",
     # kubernetes: a party's (or the exchange's) pods, deployments and network
     "delete_pods", "scale_to_zero", "network_cut", "delete_pvc_pod",
     # any backend with a FATE Flow: a job error at one party (its table is missing)
@@ -56,7 +56,8 @@ Action = Literal[
 
 #: Which actions each backend can run (the injector registry implements exactly these).
 ACTIONS: dict[Backend, frozenset[str]] = {
-    "local": frozenset({"kill_engine", "pause_engine", "kill_task", "remove_table", "missing_table"}),
+    "local": frozenset({"kill_engine", "pause_engine", "kill_task", "remove_table", "missing_table",
+                        "cut_exchange_route"}),
     "kubernetes": frozenset({"delete_pods", "scale_to_zero", "network_cut", "delete_pvc_pod", "missing_table"}),
     "vsphere": frozenset({"power_off_vm", "host_failure", "maintenance_mode"}),
 }

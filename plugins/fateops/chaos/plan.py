@@ -74,8 +74,10 @@ def drill_context(backend: str, federation: Federation, party: Party, *, fateflo
     try:
         if backend == "local":
             from fateops.engine import LocalEngine
+            from fateops.engine.sites import LocalSites, uses_sites
 
-            ctx.engine = LocalEngine()
+            # multi-site: the party's OWN FATE Flow is the target (the other site keeps serving)
+            ctx.engine = LocalSites(federation).site(party).engine if uses_sites(federation) else LocalEngine()
             ctx.fateflow_url = ctx.fateflow_url or ctx.engine.config.base_url
         if party.kubernetes is not None and resolver is not None and backend in ("kubernetes", "vsphere"):
             ctx.kube = resolver(party.kubernetes.connection).api_client()

@@ -32,6 +32,45 @@ _SETTINGS = {
 
 
 @dataclass(frozen=True)
+class Federated:
+    """A site's place in a multi-site federation (FATE's multi-party mode), written into its service_conf.
+
+    ``party_id`` is who this FATE Flow is; inter-party commands go to the Exchange as plain HTTP
+    (``proxy_name: nginx`` + ``dest-party-id`` header); FATE's data moves through this site's own
+    RabbitMQ (``mode: replication``), which federates queues from the broker of each other party listed
+    in ``broker_routes`` (→ ``conf/rabbitmq_route_table.yaml``).
+    """
+
+    party_id: int
+    exchange_host: str
+    exchange_port: int
+    broker_host: str
+    broker_port: int
+    broker_management_port: int
+    broker_routes: tuple[tuple[int, str, int], ...]  # (party id, broker host, AMQP port)
+    broker_user: str = "guest"
+    broker_password: str = "guest"  # loopback-only default (see engine.broker)
+
+    def apply(self, conf: dict[str, object]) -> None:
+        """Switch a standalone ``service_conf`` to this site's multi-party settings (in place)."""
+        conf["party_id"] = str(self.party_id)
+        fateflow = conf["fateflow"]
+        engines = conf["default_engines"]
+        federation = conf.setdefault("federation", {})
+        assert isinstance(fateflow, dict) and isinstance(engines, dict) and isinstance(federation, dict)
+        fateflow["proxy_name"] = "nginx"
+        engines.update(computing="standalone", federation="rabbitmq", storage="standalone")
+        federation["nginx"] = {"host": self.exchange_host, "http_port": self.exchange_port,
+                               "grpc_port": self.exchange_port, "protocol": "http"}
+        federation["rabbitmq"] = {"host": self.broker_host, "port": self.broker_port,
+                                  "mng_port": self.broker_management_port, "user": self.broker_user,
+                                  "password": self.broker_password, "mode": "replication"}
+
+    def route_table(self) -> dict[str, dict[str, object]]:
+        return {str(pid): {"host": host, "port": port} for pid, host, port in self.broker_routes}
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     """Where the engine listens and how much of the machine its tasks may use."""
 
@@ -40,6 +79,7 @@ class EngineConfig:
     grpc_port: int = 9360
     cores: int = 8  # FATE's scheduling budget, not real CPUs: a job asks for 4 (job_default_config.yaml)
     home: Path | None = None
+    federated: Federated | None = None  # None: the embedded single engine (FATE's standalone federation)
 
     @classmethod
     def from_env(cls) -> EngineConfig:
@@ -95,6 +135,10 @@ def _write_service_conf(conf_dir: Path, config: EngineConfig) -> None:
     conf = yaml.safe_load(path.read_text())
     conf["fateflow"].update(host=config.host, http_port=config.port, grpc_port=config.grpc_port)
     conf["computing"]["standalone"]["cores"] = config.cores
+    if config.federated is not None:
+        config.federated.apply(conf)
+        (conf_dir / "rabbitmq_route_table.yaml").write_text(
+            yaml.safe_dump(config.federated.route_table(), sort_keys=False))
     path.write_text(yaml.safe_dump(conf, sort_keys=False))
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from fateops.engine.home import HOME_ENV, EngineConfig, prepare_home
 from fateops.engine.install import EngineInstall, file_lock, install_engine
 from fateops.exceptions import EngineError, FateopsError
-from fateops.supervise import read_pid, spawn, stop_pid_file
+from fateops.supervise import log_tail, read_pid, spawn, stop_pid_file
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +119,7 @@ class LocalEngine:
             time.sleep(0.5)
 
     def _log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.server_log.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no server log)"
+        return log_tail(self.server_log, lines)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self, timeout_s: float = START_TIMEOUT_S) -> EngineStatus:

@@ -267,6 +267,7 @@ class JobSnapshot:
     job_id: str
     parties: tuple[PartyJob, ...]
     tasks: tuple[TaskInfo, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())  # what asking several sites found out (missing job, unreachable)
 
     @classmethod
     def from_api(cls, job_id: str, rows: Iterable[Mapping[str, Any]],

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 
 from fateops.exceptions import FateFlowUnavailable, FateJobFailed, FateJobTimeout
 from fateops.fate.models import JobSnapshot, JobStatus, TaskInfo
+from fateops.fate.sitewatch import disagreement
 
 OutcomeStatus = Literal["success", "failed", "timeout"]
 Log = Callable[[str], None]
@@ -60,6 +61,7 @@ class JobWatch:
     started: float = field(default_factory=time.time)
     _progress: int | None = None
     _tasks: dict[str, JobStatus] = field(default_factory=dict)
+    _notes: set[str] = field(default_factory=set)
 
     def changes(self, snapshot: JobSnapshot) -> list[str]:
         """Log lines for what moved since the previous poll: progress % and each task state change."""
@@ -71,6 +73,10 @@ class JobWatch:
             if self._tasks.get(task.key) != task.status:
                 self._tasks[task.key] = task.status
                 lines.append(f"  task {task.key} v{task.task_version}: {task.status.value}")
+        for note in snapshot.notes:  # several sites asked: a party missing the job or not answering
+            if note not in self._notes:
+                self._notes.add(note)
+                lines.append(f"  {note}")
         return lines
 
     def outcome(self, snapshot: JobSnapshot, now: float | None = None) -> JobOutcome | None:
@@ -110,8 +116,12 @@ class JobWatch:
     def timed_out(self, job_status: str, now: float, snapshot: JobSnapshot | None = None) -> JobOutcome:
         waited = round(now - self.started, 1)
         running = [t.key for t in (snapshot.tasks if snapshot else ()) if not t.status.is_terminal]
+        split = disagreement(snapshot) if snapshot else ""
+        notes = list(snapshot.notes) if snapshot else []
         message = (f"job {self.job_id} still {job_status} after fateops waited {waited:.0f}s (deadline passed)"
-                   + (f"; unfinished tasks: {', '.join(running)}" if running else ""))
+                   + (f"; {split}" if split else "")
+                   + (f"; unfinished tasks: {', '.join(running)}" if running else "")
+                   + "".join(f"; {note}" for note in notes))
         return JobOutcome("timeout", job_id=self.job_id, job_status=job_status, message=message,
                           progress=snapshot.progress if snapshot else 0, waited_s=waited,
                           party_statuses={k: v.value for k, v in snapshot.statuses.items()} if snapshot else {})

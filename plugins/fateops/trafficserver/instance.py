@@ -25,8 +25,18 @@ from pathlib import Path
 
 import httpx
 
+from fateops.engine.install import file_lock
 from fateops.exceptions import EngineError
-from fateops.supervise import chown_tree, drop_user, pid_alive, read_pid, spawn, stop_pid_file, unreachable_parent
+from fateops.supervise import (
+    chown_tree,
+    drop_user,
+    pid_alive,
+    read_pid,
+    spawn,
+    stop_pid_file,
+    unreachable_parent,
+    wait_daemon,
+)
 from fateops.trafficserver.routes import NO_ROUTE_MARK, NO_ROUTE_STATUS, PARTY_HEADER, Destination, RouteTable
 
 log = logging.getLogger(__name__)
@@ -234,34 +244,25 @@ class TrafficServer:
         return self.pid() is not None and not self.probe()
 
     def wait_healthy(self, timeout_s: float = START_TIMEOUT_S) -> int:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            pid = self.pid()
-            problem = self.probe() if pid else "traffic_manager is not running"
-            if not problem and pid is not None:
-                return pid
-            if pid is None:
-                raise ExchangeError(f"traffic_manager exited during start-up: {self._tail(self.manager_log)}",
-                                    fix=f"read {self.manager_log} and {self.log_dir}/diags.log")
-            if time.monotonic() > deadline:
-                raise ExchangeError(f"the Exchange is not healthy after {timeout_s:.0f}s: {problem}",
-                                    fix=f"read {self.log_dir}/diags.log; is port {self.port} taken?")
-            time.sleep(0.5)
-
-    @staticmethod
-    def _tail(path: Path, lines: int = 10) -> str:
-        try:
-            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return f"(no {path.name})"
+        return wait_daemon("the Exchange (traffic_manager)", self.pid, self.probe, timeout_s=timeout_s,
+                           log_file=self.manager_log, error=ExchangeError,
+                           fix=f"read {self.manager_log} and {self.log_dir}/diags.log; is port {self.port} taken?")
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self, table: RouteTable | None = None, timeout_s: float = START_TIMEOUT_S) -> int:
-        """Start unless running (then only apply ``table``); returns traffic_manager's pid once healthy."""
-        if self.pid() is not None:
-            if table is not None:
-                self.apply(table)
-            return self.wait_healthy(timeout_s)
+        """Start unless running (then only apply ``table``); returns traffic_manager's pid once healthy.
+
+        Every party's provisioning task makes sure the Exchange runs, side by side: a lock lets one spawn it.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with file_lock(self.root / "start.lock", timeout_s=timeout_s + 60):
+            if self.pid() is not None:
+                if table is not None:
+                    self.apply(table)
+                return self.wait_healthy(timeout_s)
+            return self._spawn(table, timeout_s)
+
+    def _spawn(self, table: RouteTable | None, timeout_s: float) -> int:
         self.layout()
         if table is not None:
             self._write_routes(table)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fateops.chaos.injectors.base import DrillContext, Injector, JobRef
+from fateops.chaos.injectors.exchange_local import CutExchangeRoute
 from fateops.chaos.injectors.kubernetes import DeletePods, DeletePvcPod, NetworkCut, ScaleToZero
 from fateops.chaos.injectors.local import KillEngine, KillTask, MissingTable, PauseEngine, RemoveTable
 from fateops.chaos.injectors.vsphere import HostFailure, MaintenanceMode, PowerOffVm
@@ -22,7 +23,7 @@ __all__ = ["REGISTRY", "DrillContext", "Injector", "JobRef", "build_injector"]
 REGISTRY: dict[str, type[Injector]] = {
     cls.action: cls
     for cls in (KillEngine, PauseEngine, KillTask, RemoveTable, MissingTable, DeletePods, ScaleToZero, NetworkCut,
-                DeletePvcPod, PowerOffVm, HostFailure, MaintenanceMode)
+                DeletePvcPod, PowerOffVm, HostFailure, MaintenanceMode, CutExchangeRoute)
 }
 
 

@@ -1,0 +1,200 @@
+"""Local multi-site mode: every local party runs its own site, and a local Exchange routes between them.
+
+A *site* is what a party runs on its own machine: a FATE Flow 2.2 server (its own home — conf, sqlite
+DB, standalone storage, logs — and its own pid file) and its own RabbitMQ node; all in
+``<state_dir>/sites/<party_id>/``. One engine venv serves every site (homes follow ``$FATEOPS_FATE_HOME``,
+see :mod:`fateops.engine.home`). The *Exchange* is a private traffic-server in ``<state_dir>/exchange``
+whose route table (party id → that party's FATE Flow) comes from the federation config.
+
+Ports are derived from the party's position among the local parties (sorted by id), each from a base
+that an environment variable overrides (tests use spare ranges)::
+
+    FATE Flow HTTP  FATEOPS_SITES_HTTP_PORT  (9381) + i      RabbitMQ AMQP        FATEOPS_SITES_AMQP_PORT  (5672) + i
+    FATE Flow gRPC  FATEOPS_SITES_GRPC_PORT  (9361) + i      RabbitMQ management  FATEOPS_SITES_MGMT_PORT (15672) + i
+    Exchange        FATEOPS_EXCHANGE_PORT (9370, or the config's local_sites.exchange_port)
+    Erlang distribution FATEOPS_SITES_DIST_PORT (25672) + i
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fateops.engine.broker import BrokerPorts, RabbitNode
+from fateops.engine.home import EngineConfig, Federated
+from fateops.engine.install import EngineInstall, install_engine
+from fateops.engine.process import EngineStatus, LocalEngine
+from fateops.exceptions import ConfigError
+from fateops.federation import Federation, Party
+from fateops.paths import state_dir
+from fateops.trafficserver import Destination, ExchangeError, RouteTable, TrafficServer
+from fateops.trafficserver.routes import NO_ROUTE_MARK
+
+HOST = "127.0.0.1"
+PORT_BASES: dict[str, tuple[str, int]] = {
+    "http": ("FATEOPS_SITES_HTTP_PORT", 9381),
+    "grpc": ("FATEOPS_SITES_GRPC_PORT", 9361),
+    "amqp": ("FATEOPS_SITES_AMQP_PORT", 5672),
+    "management": ("FATEOPS_SITES_MGMT_PORT", 15672),
+    "dist": ("FATEOPS_SITES_DIST_PORT", 25672),
+}
+EXCHANGE_PORT_ENV = "FATEOPS_EXCHANGE_PORT"
+DEFAULT_EXCHANGE_PORT = 9370
+
+
+def _base(kind: str) -> int:
+    var, default = PORT_BASES[kind]
+    return int(os.environ.get(var, default))
+
+
+@dataclass(frozen=True)
+class SitePorts:
+    """Every port of one site."""
+
+    http: int
+    grpc: int
+    amqp: int
+    management: int
+    dist: int
+
+    @classmethod
+    def for_index(cls, index: int) -> SitePorts:
+        return cls(**{kind: _base(kind) + index for kind in PORT_BASES})
+
+    @property
+    def broker(self) -> BrokerPorts:
+        return BrokerPorts(self.amqp, self.management, self.dist)
+
+
+def uses_sites(federation: Federation) -> bool:
+    """True when the config asks for one site per local party (``local_sites:``)."""
+    return federation.local_sites is not None and any(p.backend == "local" for p in federation.parties)
+
+
+def exchange_port(federation: Federation) -> int:
+    if os.environ.get(EXCHANGE_PORT_ENV):
+        return int(os.environ[EXCHANGE_PORT_ENV])
+    configured = federation.local_sites.exchange_port if federation.local_sites else None
+    return configured or DEFAULT_EXCHANGE_PORT
+
+
+@dataclass(frozen=True)
+class Site:
+    """One party's site: its FATE Flow engine and its broker."""
+
+    party_id: int
+    ports: SitePorts
+    root: Path
+    engine: LocalEngine
+    broker: RabbitNode
+
+    @property
+    def url(self) -> str:
+        return self.engine.config.base_url
+
+    def start(self, timeout_s: float = 300.0) -> EngineStatus:
+        """Broker first (FATE Flow reaches it when a job starts), then FATE Flow; idempotent."""
+        self.broker.start(timeout_s=timeout_s)
+        return self.engine.start(timeout_s=timeout_s)
+
+    def stop(self) -> dict[str, bool]:
+        return {"fateflow": self.engine.stop(), "rabbitmq": self.broker.stop()}
+
+    def status(self) -> dict[str, Any]:
+        engine = self.engine.status()
+        return {"party_id": self.party_id, "url": self.url, "fateflow": engine.as_dict(),
+                "rabbitmq": {"node": self.broker.node, "pid": self.broker.pid(), "amqp_port": self.ports.amqp,
+                             "management_port": self.ports.management,
+                             "problem": self.broker.probe() if self.broker.pid() else "not running"},
+                "home": str(self.engine.config.home_dir)}
+
+
+class LocalSites:
+    """The local topology of a federation: a site per local party and the Exchange in front of them."""
+
+    def __init__(self, federation: Federation, *, root: Path | None = None,
+                 install: EngineInstall | None = None) -> None:
+        if not uses_sites(federation):
+            raise ConfigError("this federation has no 'local_sites:' block: its local parties share one engine",
+                              field="local_sites", fix="add `local_sites: {}` to run a site per party")
+        self.federation = federation
+        self.root = root or state_dir()
+        self.install = install or EngineInstall.default()
+        self.parties = sorted((p for p in federation.parties if p.backend == "local"), key=lambda p: p.party_id)
+        self.ports = {p.party_id: SitePorts.for_index(i) for i, p in enumerate(self.parties)}
+        self.exchange = TrafficServer(self.root / "exchange", port=exchange_port(federation), host=HOST)
+
+    # -- lookups -----------------------------------------------------------------------------------
+    def site(self, party: Party | int | str) -> Site:
+        party_id = party.party_id if isinstance(party, Party) else int(party)
+        if party_id not in self.ports:
+            known = ", ".join(str(pid) for pid in self.ports)
+            raise ConfigError("is not a local party of this federation", field="party_id", value=party_id,
+                              fix=f"use one of: {known}")
+        ports = self.ports[party_id]
+        root = self.root / "sites" / str(party_id)
+        federated = Federated(
+            party_id=party_id, exchange_host=HOST, exchange_port=self.exchange.port, broker_host=HOST,
+            broker_port=ports.amqp, broker_management_port=ports.management,
+            broker_routes=tuple((pid, HOST, p.amqp) for pid, p in sorted(self.ports.items())))
+        config = EngineConfig(host=HOST, port=ports.http, grpc_port=ports.grpc, home=root / "engine" / "home",
+                              federated=federated)
+        broker = RabbitNode(root / "rabbitmq", name=f"fateops_{party_id}_{ports.amqp}", ports=ports.broker,
+                            host=HOST)
+        return Site(party_id, ports, root, LocalEngine(config, self.install), broker)
+
+    def sites(self) -> list[Site]:
+        return [self.site(p) for p in self.parties]
+
+    def urls(self) -> dict[int, str]:
+        """Each local party's own FATE Flow."""
+        return {site.party_id: site.url for site in self.sites()}
+
+    def route_table(self) -> RouteTable:
+        """The Exchange's routes: every local party → its own FATE Flow."""
+        return RouteTable.of({pid: Destination(HOST, ports.http) for pid, ports in self.ports.items()})
+
+    def verify_routes(self, *, timeout_s: float = 10.0) -> dict[str, str]:
+        """Ask each party's FATE Flow *through the Exchange* who it is; raise unless every party reaches its own.
+
+        ``/v2/server/fateflow`` answers with the serving instance's host and HTTP port, so a route that
+        points at the wrong site is caught, not only a missing one.
+        """
+        reached: dict[str, str] = {}
+        for pid, ports in sorted(self.ports.items()):
+            where = f"the Exchange route for party {pid} ({self.exchange.url}, dest-party-id {pid})"
+            try:
+                response = self.exchange.route_request(pid, "/v2/server/fateflow", timeout_s=timeout_s)
+            except httpx.HTTPError as err:
+                raise ExchangeError(f"{where} did not answer: {err}") from None
+            if NO_ROUTE_MARK in response.headers:
+                raise ExchangeError(f"{where} is missing: the Exchange has no route for that party",
+                                    fix="run fate_exchange_federate (or `fateops exchange federate`)")
+            instances = (response.json().get("data") or {}).values() if response.status_code == 200 else []
+            ports_seen = sorted(int(i.get("http_port", 0)) for i in instances)
+            if ports.http not in ports_seen:
+                raise ExchangeError(f"{where} reached FATE Flow on port(s) {ports_seen or response.status_code}, "
+                                    f"not party {pid}'s own FATE Flow on {ports.http}",
+                                    fix=f"is party {pid}'s site running? `fateops engine status --party {pid}`")
+            reached[str(pid)] = f"{HOST}:{ports.http}"
+        return reached
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start_all(self, timeout_s: float = 300.0) -> dict[int, EngineStatus]:
+        """Every site side by side (brokers and servers start in parallel), then the Exchange."""
+        install_engine(self.install)  # once, before the sites race for its lock
+        with ThreadPoolExecutor(max_workers=max(1, len(self.parties))) as pool:
+            futures = {s.party_id: pool.submit(s.start, timeout_s) for s in self.sites()}
+            statuses = {pid: f.result() for pid, f in futures.items()}
+        self.exchange.start(self.route_table())
+        return statuses
+
+    def stop_all(self) -> dict[str, Any]:
+        stopped: dict[str, Any] = {str(s.party_id): s.stop() for s in self.sites()}
+        stopped["exchange"] = self.exchange.stop()
+        return stopped

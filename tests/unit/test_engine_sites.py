@@ -1,0 +1,61 @@
+"""The two-site local topology as configured (no daemons: see tests/integration/test_multisite.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fateops.engine.home import EngineConfig, prepare_home
+from fateops.engine.install import EngineInstall
+from fateops.engine.sites import LocalSites, SitePorts, uses_sites
+from fateops.exceptions import ConfigError
+from fateops.federation import load_federation
+
+
+@pytest.fixture
+def ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var, base in (("FATEOPS_SITES_HTTP_PORT", 19381), ("FATEOPS_SITES_GRPC_PORT", 19361),
+                      ("FATEOPS_SITES_AMQP_PORT", 15672), ("FATEOPS_SITES_MGMT_PORT", 25672),
+                      ("FATEOPS_SITES_DIST_PORT", 35672)):
+        monkeypatch.setenv(var, str(base))
+    monkeypatch.setenv("FATEOPS_EXCHANGE_PORT", "19370")
+
+
+def test_the_default_config_runs_a_site_per_party_and_the_single_one_does_not() -> None:
+    assert uses_sites(load_federation("federation.local.yaml"))
+    single = load_federation("federation.single.yaml")
+    assert not uses_sites(single)
+    with pytest.raises(ConfigError, match="local_sites"):
+        LocalSites(single)
+
+
+def test_each_party_gets_its_own_ports_folder_and_broker(ports: None, tmp_path: Path) -> None:
+    sites = LocalSites(load_federation("federation.local.yaml"), root=tmp_path)
+    a, b = sites.site(9999), sites.site(10000)
+    assert a.ports == SitePorts(19381, 19361, 15672, 25672, 35672)
+    assert b.ports == SitePorts(19382, 19362, 15673, 25673, 35673)
+    assert a.engine.pid_file != b.engine.pid_file and a.engine.pid_file.is_relative_to(tmp_path / "sites" / "9999")
+    assert a.broker.node != b.broker.node
+    assert sites.exchange.port == 19370
+    assert sites.route_table().as_dict() == {"9999": "127.0.0.1:19381", "10000": "127.0.0.1:19382"}
+    with pytest.raises(ConfigError, match="not a local party"):
+        sites.site(4242)
+
+
+def test_a_site_home_is_written_in_multi_party_mode(ports: None, tmp_path: Path) -> None:
+    install = EngineInstall.default()
+    if not install.is_installed():
+        pytest.skip("needs the engine venv's conf templates (`make engine`)")
+    site = LocalSites(load_federation("federation.local.yaml"), root=tmp_path, install=install).site(10000)
+    config: EngineConfig = site.engine.config
+    home = prepare_home(install, config)
+    conf = yaml.safe_load((home / "conf" / "service_conf.yaml").read_text())
+    assert conf["party_id"] == "10000" and conf["fateflow"]["proxy_name"] == "nginx"
+    assert conf["fateflow"]["http_port"] == 19382
+    assert conf["default_engines"] == {"computing": "standalone", "federation": "rabbitmq", "storage": "standalone"}
+    assert conf["federation"]["nginx"]["http_port"] == 19370
+    assert conf["federation"]["rabbitmq"]["port"] == 15673 and conf["federation"]["rabbitmq"]["mode"] == "replication"
+    routes = yaml.safe_load((home / "conf" / "rabbitmq_route_table.yaml").read_text())
+    assert routes == {"9999": {"host": "127.0.0.1", "port": 15672}, "10000": {"host": "127.0.0.1", "port": 15673}}
