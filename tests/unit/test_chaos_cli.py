@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from fateops.cli import main
+from fateops.federation import load_federation
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +54,8 @@ def test_a_dry_run_whose_preflight_refuses_is_not_ready(capsys: pytest.CaptureFi
 def test_a_party_id_that_is_not_a_number_is_a_config_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["chaos", "run", "--backend", "local", "--party", "abc", "--dry-run"]) == 2
     err = capsys.readouterr().err
-    assert "party_id: a party id is a number (federation 'local-demo') (got 'abc')" in err
+    federation = load_federation()  # the environment's default config (the suite's: federation.single.yaml)
+    assert f"party_id: a party id is a number (federation '{federation.name}') (got 'abc')" in err
     assert "fix: use one of: 9999, 10000" in err
 
 

@@ -46,7 +46,8 @@ def test_a_directory_is_a_config_error_listing_its_yaml_files(capsys: pytest.Cap
     code, out, err = _run(capsys, str(CONFIGS_DIR))
     assert (code, out) == (2, "")
     assert f"path: federation config is a directory, not a file (got '{CONFIGS_DIR}')" in err
-    assert "fix: pass one YAML file in it: drills.yaml, federation.local.yaml, federation.tanzu.yaml" in err
+    listed = ", ".join(sorted(p.name for p in CONFIGS_DIR.glob("*.yaml")))
+    assert "federation.local.yaml" in listed and f"fix: pass one YAML file in it: {listed}" in err
 
 
 def test_an_empty_file_says_so_and_what_it_must_contain(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
