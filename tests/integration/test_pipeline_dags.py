@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from fateops.fate.client import FateFlowClient
+from fateops.federation import load_federation
 from fateops.report import safe_name
 from fateops.tracking import MlflowModelRegistry, location
 from tests.integration.test_local_dags import run_dag, task_states, xcom
@@ -52,8 +53,9 @@ def env(tmp_path_factory: pytest.TempPathFactory, fate_engine: Any, airflow_db: 
 
 
 def mlflow_registry() -> MlflowModelRegistry:
-    """The registry the DAGs use (``MLFLOW_TRACKING_URI`` of the module's env; the local federation)."""
-    return MlflowModelRegistry(location(), "local-demo")
+    """The registry the DAGs use (``MLFLOW_TRACKING_URI`` of the module's env; the DAGs' default federation —
+    the suite's ``$FATEOPS_FEDERATION``)."""
+    return MlflowModelRegistry(location(), load_federation().name)
 
 
 def new_namespace(env: dict[str, Any]) -> str:
