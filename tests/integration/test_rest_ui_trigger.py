@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from fateops.federation import default_federation_name
 from fateops.localstack import AirflowRestClient, AirflowStack
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(600)]
@@ -154,7 +155,7 @@ def test_a_dag_triggered_from_the_dialog_gets_a_run(stack: AirflowStack, api: Ai
     try:
         assert run["run_type"] == "manual" and run["state"] in ("queued", "running")
         conf = run["conf"] or {}
-        assert conf.get("federation") == "federation.local.yaml" and conf.get("vsphere_conn_id") is None, conf
+        assert conf.get("federation") == default_federation_name() and conf.get("vsphere_conn_id") is None, conf
         assert api.dag_details(LIGHT_DAG)["is_paused"] is True
     finally:
         api.delete_run(LIGHT_DAG, str(run["dag_run_id"]))
