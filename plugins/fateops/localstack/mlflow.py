@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import httpx
 
 from fateops.exceptions import FateopsError
 from fateops.paths import state_dir
-from fateops.supervise import read_pid, spawn, stop_pid_file
+from fateops.supervise import read_pid, spawn, stop_pid_file, wait_daemon
 from fateops.tracking.store import TrackingLocation, embedded_location
 
 log = logging.getLogger(__name__)
@@ -66,21 +65,17 @@ class MlflowServer:
         self.wait_healthy(timeout_s)
         return self.url
 
-    def healthy(self) -> bool:
+    def probe(self) -> str:
+        """'' when ``/health`` answers, else what is wrong."""
         try:
-            return httpx.get(f"{self.url}/health", timeout=3.0).status_code == 200
-        except httpx.HTTPError:
-            return False
+            status = httpx.get(f"{self.url}/health", timeout=3.0).status_code
+        except httpx.HTTPError as err:
+            return f"{self.url}/health does not answer ({err.__class__.__name__})"
+        return "" if status == 200 else f"{self.url}/health answered {status}"
 
     def wait_healthy(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.healthy():
-                return
-            if self.running() is None:
-                raise MlflowServerError(f"mlflow server exited during start-up; see {self.log_file}")
-            time.sleep(1)
-        raise MlflowServerError(f"mlflow server at {self.url} not healthy after {timeout_s:.0f}s; see {self.log_file}")
+        wait_daemon("mlflow server", self.running, self.probe, timeout_s=timeout_s, log_file=self.log_file,
+                    error=MlflowServerError, fix=f"read {self.log_file} (make demo-down, then retry)", poll_s=1.0)
 
     def stop(self, grace_s: float = 8.0) -> bool:
         return stop_pid_file(self.pid_file, grace_s=grace_s)
