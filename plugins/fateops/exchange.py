@@ -37,8 +37,12 @@ def federate_local_sites(federation: Federation, *, log: Any = print) -> dict[st
     verified = sites.verify_routes()
     for party, where in verified.items():
         log(f"party {party}: a request through the Exchange reached its own FATE Flow at {where}")
+    brokers = sites.sync_broker_routes()
+    for party, rewritten in brokers.items():
+        log(f"party {party}: broker route table {'rewritten (read by its next job)' if rewritten else 'unchanged'}")
     return {"mode": "local-sites", "exchange": {"url": sites.exchange.url, "pid": pid, "started": not was_running},
-            "route_table": table.as_dict(), "verified": verified, "changed": changed,
+            "route_table": table.as_dict(), "verified": verified, "broker_routes_changed": brokers,
+            "changed": changed or any(brokers.values()),
             "seconds": round(time.monotonic() - started, 1)}
 
 

@@ -59,3 +59,24 @@ def test_a_site_home_is_written_in_multi_party_mode(ports: None, tmp_path: Path)
     assert conf["federation"]["rabbitmq"]["port"] == 15673 and conf["federation"]["rabbitmq"]["mode"] == "replication"
     routes = yaml.safe_load((home / "conf" / "rabbitmq_route_table.yaml").read_text())
     assert routes == {"9999": {"host": "127.0.0.1", "port": 15672}, "10000": {"host": "127.0.0.1", "port": 15673}}
+
+
+def test_federating_a_new_party_rewrites_the_prepared_sites_broker_tables(ports: None, tmp_path: Path) -> None:
+    install = EngineInstall.default()
+    if not install.is_installed():
+        pytest.skip("needs the engine venv's conf templates (`make engine`)")
+    two = load_federation("federation.local.yaml")
+    for site in LocalSites(two, root=tmp_path, install=install).sites():
+        prepare_home(install, site.engine.config)
+    config = yaml.safe_load((Path(__file__).parents[2] / "include/configs/federation.local.yaml").read_text())
+    config["parties"].append({"party_id": 10001, "name": "bank-c", "roles": ["host"], "backend": "local",
+                              "connection": "fateflow_10001"})
+    grown = tmp_path / "federation.three.yaml"
+    grown.write_text(yaml.safe_dump(config))
+    three = LocalSites(load_federation(str(grown)), root=tmp_path, install=install)
+
+    assert three.sync_broker_routes() == {"9999": True, "10000": True}  # 10001 has no home yet: written at start
+    routes = yaml.safe_load((three.site(9999).engine.config.home_dir / "conf" / "rabbitmq_route_table.yaml")
+                            .read_text())
+    assert routes["10001"] == {"host": "127.0.0.1", "port": 15674}
+    assert three.sync_broker_routes() == {"9999": False, "10000": False}  # idempotent

@@ -137,9 +137,25 @@ def _write_service_conf(conf_dir: Path, config: EngineConfig) -> None:
     conf["computing"]["standalone"]["cores"] = config.cores
     if config.federated is not None:
         config.federated.apply(conf)
-        (conf_dir / "rabbitmq_route_table.yaml").write_text(
-            yaml.safe_dump(config.federated.route_table(), sort_keys=False))
+        write_broker_routes(conf_dir, config.federated)
     path.write_text(yaml.safe_dump(conf, sort_keys=False))
+
+
+def write_broker_routes(conf_dir: Path, federated: Federated) -> bool:
+    """Write ``rabbitmq_route_table.yaml`` (party id → its broker); True when the content changed.
+
+    FATE Flow 2.2 reads this file afresh for every task it configures (``fate_flow/controller/parser.py``,
+    ``FederationEngine.RABBITMQ``), so rewriting it under a running site reaches the next job — adding
+    a party needs no restart of the other sites.
+    """
+    path = conf_dir / "rabbitmq_route_table.yaml"
+    text = yaml.safe_dump(federated.route_table(), sort_keys=False)
+    if path.exists() and path.read_text() == text:
+        return False
+    fresh = path.with_suffix(".yaml.fateops-tmp")
+    fresh.write_text(text)
+    os.replace(fresh, path)  # a job starting now reads the old or the new table, never half of one
+    return True
 
 
 def prepare_home(install: EngineInstall, config: EngineConfig) -> Path:

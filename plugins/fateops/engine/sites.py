@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from fateops.engine.broker import BrokerPorts, RabbitNode
-from fateops.engine.home import EngineConfig, Federated
+from fateops.engine.home import EngineConfig, Federated, write_broker_routes
 from fateops.engine.install import EngineInstall, install_engine
 from fateops.engine.process import EngineStatus, LocalEngine
 from fateops.exceptions import ConfigError
@@ -183,6 +183,20 @@ class LocalSites:
                                     fix=f"is party {pid}'s site running? `fateops engine status --party {pid}`")
             reached[str(pid)] = f"{HOST}:{ports.http}"
         return reached
+
+    def sync_broker_routes(self) -> dict[str, bool]:
+        """Rewrite every prepared site's broker route table from the federation; party → changed?
+
+        A site not prepared yet gets its table when it starts; running sites pick the new table up at
+        their next job (see :func:`fateops.engine.home.write_broker_routes`).
+        """
+        changed: dict[str, bool] = {}
+        for site in self.sites():
+            conf_dir = site.engine.config.home_dir / "conf"
+            federated = site.engine.config.federated
+            if conf_dir.is_dir() and federated is not None:
+                changed[str(site.party_id)] = write_broker_routes(conf_dir, federated)
+        return changed
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start_all(self, timeout_s: float = 300.0) -> dict[int, EngineStatus]:
