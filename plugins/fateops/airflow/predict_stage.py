@@ -27,7 +27,7 @@ def choose_model(params: dict[str, Any], upstream: Any = None) -> dict[str, Any]
     from fateops.pipeline.predicting import choose_model as choose
     from fateops.registry import ModelRegistry
 
-    registry = model_registry(federation_of(params).name, legacy=ModelRegistry(registry_dir()))
+    registry = model_registry(federation_of(params), legacy=ModelRegistry(registry_dir()))
     model = choose(registry, params["model_id"], params["model_version"])
     if model.source == "promoted":
         print(f"resolved {registry.name}@champion in {registry.where.uri}")
