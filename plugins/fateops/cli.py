@@ -136,7 +136,8 @@ def _demo(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise exc.ConfigError(f"--conf is not JSON: {err}", field="--conf", value=args.conf) from None
     rows = demo.FULL_ROWS if args.full else args.rows or demo.DEFAULT_ROWS
-    demo.up(demo.DemoOptions(rows=rows, port=args.port, timeout_s=args.timeout, conf=conf))
+    demo.up(demo.DemoOptions(rows=rows, port=args.port, timeout_s=args.timeout, conf=conf,
+                            predict_with=args.predict_with))
     return 0
 
 
@@ -174,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=None, help="Airflow api-server port (default 8080)")
     demo.add_argument("--timeout", type=float, default=3 * 3600.0, help="seconds to wait for the run")
     demo.add_argument("--conf", default="", help="extra DAG Params as JSON, e.g. '{\"epochs\": 10}'")
+    demo.add_argument("--predict-with", choices=["trained", "champion"], default="trained",
+                      help="score with the model this run trained, labelled promoted or not (default), or with "
+                           "the registry's @champion as production does (stops if none was ever promoted)")
     demo.set_defaults(handler=_demo)
 
     from fateops.chaos.cli import register as register_chaos

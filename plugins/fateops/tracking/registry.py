@@ -151,6 +151,10 @@ class MlflowModelRegistry:
         except Exception as exc:
             raise unavailable(self.where, f"resolving {self.name}@{CHAMPION}", exc) from exc
 
+    def version_of(self, job_id: str) -> ModelVersion | None:
+        """The version a FATE training job registered (None: not registered)."""
+        return self._find(job_id=job_id)
+
     def get(self, model_id: str, model_version: str | int) -> ModelRecord | None:
         version = self._find(model_id=str(model_id), model_version=str(model_version))
         return None if version is None else _record(version)
