@@ -13,6 +13,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from fateops import exceptions as exc
 
@@ -141,6 +142,22 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compose(args: argparse.Namespace) -> int:
+    from fateops.compose import render
+    from fateops.federation import load_federation
+
+    out = Path(args.out)
+    changed = render(load_federation(args.config), out, check=args.check)
+    for relative in changed:
+        print(f"{'differs' if args.check else 'wrote'}: {out / relative}")
+    if args.check and changed:
+        print("the compose files are stale: run `fateops compose render`", file=sys.stderr)
+        return 2
+    print(f"{out}: up to date" if not changed else "then: `docker compose up -d` starts new parties; "
+          "`docker compose exec exchange /opt/trafficserver/bin/traffic_ctl config reload` applies new routes")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fateops", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -160,6 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
     exchange.add_argument("action", choices=["federate", "status", "stop"])
     exchange.add_argument("--config", default=None, help="federation config (default federation.local.yaml)")
     exchange.set_defaults(handler=_exchange)
+
+    compose = sub.add_parser("compose", help="render docker-compose's sites and Exchange from a federation config")
+    compose.add_argument("action", choices=["render"])
+    compose.add_argument("--config", default="federation.local.yaml", help="federation config (default: the local "
+                         "two-site one, whose topology docker-compose.yaml runs)")
+    compose.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "include" / "compose"),
+                         help="where the files go (default: include/compose of this checkout)")
+    compose.add_argument("--check", action="store_true", help="write nothing; exit 2 if the files differ")
+    compose.set_defaults(handler=_compose)
 
     federation = sub.add_parser("federation", help="validate and print a federation config")
     federation.add_argument("config", nargs="?", default=None, help="path (default: federation.local.yaml)")
