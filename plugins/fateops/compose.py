@@ -78,10 +78,10 @@ class ComposeSites:
                 "FATEOPS_SITE_BROKER_ROUTES": routes,
                 "FATEOPS_SITE_BROKER_USER": BROKER_USER, "FATEOPS_SITE_BROKER_PASSWORD": PASSWORD_REF}
 
-    def exchange_env(self) -> dict[str, str]:
+    def exchange_env(self, conf_dir: str = EXCHANGE_CONF) -> dict[str, str]:
         """Our records.config settings as ATS environment overrides (``proxy.config.a.b`` → ``PROXY_CONFIG_A_B``)."""
         records = {**records_overrides(EXCHANGE_HTTP, "0.0.0.0", "#-1"),
-                   "proxy.config.url_remap.filename": f"STRING {EXCHANGE_CONF}/remap.config"}
+                   "proxy.config.url_remap.filename": f"STRING {conf_dir}/remap.config"}
         return {key.upper().replace(".", "_"): value.split(" ", 1)[1] for key, value in records.items()}
 
     def services(self) -> dict[str, Any]:
@@ -117,18 +117,21 @@ class ComposeSites:
             "restart": "always"}
         return services
 
+    def exchange_files(self, conf_dir: str = EXCHANGE_CONF) -> dict[str, str]:
+        """The Exchange's folder: the header_rewrite rules and the ``remap.config`` that loads them."""
+        table = self.route_table()
+        rules = f"{conf_dir}/fateops_routes.config"
+        return {"fateops_routes.config": table.header_rewrite(), "remap.config": table.remap_config(Path(rules))}
+
     def files(self) -> dict[str, str]:
         """Relative path → contents, for everything ``render`` writes."""
-        table = self.route_table()
-        rules = f"{EXCHANGE_CONF}/fateops_routes.config"
         volumes = {f"{broker_service(p)}-data": None for p in self.parties} | {
             f"{fate_service(p)}-home": None for p in self.parties}
         compose = {"services": self.services(), "volumes": volumes}
         source = f"the federation {self.federation.name!r}"
         return {
             "sites.yaml": HEADER.format(source=source) + yaml.safe_dump(compose, sort_keys=False, width=120),
-            "exchange/fateops_routes.config": table.header_rewrite(),
-            "exchange/remap.config": table.remap_config(Path(rules)),
+            **{f"exchange/{name}": text for name, text in self.exchange_files().items()},
             "rabbitmq/rabbitmq.conf": rabbitmq_conf(host="0.0.0.0", amqp=AMQP, management=MANAGEMENT,
                                                     loopback_only_guest=True),
             "rabbitmq/enabled_plugins": PLUGINS + "\n",
