@@ -30,8 +30,9 @@ def pipeline_predict_params() -> dict[str, Param]:
 
 @task(execution_timeout=timedelta(minutes=10))
 def choose_model(params: dict[str, Any], upstream: Any = None) -> dict[str, Any]:
-    """The ``<federation>-fraud@champion`` model in MLflow, or the one the Params name, and the decision
-    threshold to apply."""
+    """The model to score with and the decision threshold to apply: the one the Params name, else — in the
+    pipeline with ``predict_with: trained`` — the model this run trained (``upstream``, labelled with the
+    rule's decision), else ``<federation>-fraud@champion``."""
     from fateops.airflow.pipeline_common import federation_of
     from fateops.airflow.tracking import model_registry
     from fateops.pipeline.locations import registry_dir
