@@ -20,7 +20,7 @@ from fateops.airflow.pipeline_params import (
     table_params,
     train_params,
 )
-from fateops.airflow.predict_stage import predict_stage, report
+from fateops.airflow.predict_stage import pipeline_predict_params, predict_stage, report
 from fateops.airflow.prepare_stage import prepare_stage
 from fateops.airflow.train_stage import train_stage
 
@@ -61,7 +61,7 @@ curl -X POST http://127.0.0.1:8080/api/v2/dags/fate_credit_card_pipeline/dagRuns
     params=merged(sectioned("Federation & deadlines", common_params(), bootstrap_params(), federate_params()),
                   sectioned("Data", table_params(), dataset_params()),
                   sectioned("Training", train_params()),
-                  sectioned("Prediction", predict_params())),
+                  sectioned("Prediction", predict_params(), pipeline_predict_params())),
     dagrun_timeout=timedelta(hours=8),
 )
 def fate_credit_card_pipeline() -> None:

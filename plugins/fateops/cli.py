@@ -13,6 +13,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from fateops import exceptions as exc
 
@@ -136,7 +137,24 @@ def _demo(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise exc.ConfigError(f"--conf is not JSON: {err}", field="--conf", value=args.conf) from None
     rows = demo.FULL_ROWS if args.full else args.rows or demo.DEFAULT_ROWS
-    demo.up(demo.DemoOptions(rows=rows, port=args.port, timeout_s=args.timeout, conf=conf))
+    demo.up(demo.DemoOptions(rows=rows, port=args.port, timeout_s=args.timeout, conf=conf,
+                            predict_with=args.predict_with))
+    return 0
+
+
+def _compose(args: argparse.Namespace) -> int:
+    from fateops.compose import render
+    from fateops.federation import load_federation
+
+    out = Path(args.out)
+    changed = render(load_federation(args.config), out, check=args.check)
+    for relative in changed:
+        print(f"{'differs' if args.check else 'wrote'}: {out / relative}")
+    if args.check and changed:
+        print("the compose files are stale: run `fateops compose render`", file=sys.stderr)
+        return 2
+    print(f"{out}: up to date" if not changed else "then: `docker compose up -d` starts new parties; "
+          "`docker compose exec exchange /opt/trafficserver/bin/traffic_ctl config reload` applies new routes")
     return 0
 
 
@@ -160,6 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     exchange.add_argument("--config", default=None, help="federation config (default federation.local.yaml)")
     exchange.set_defaults(handler=_exchange)
 
+    compose = sub.add_parser("compose", help="render docker-compose's sites and Exchange from a federation config")
+    compose.add_argument("action", choices=["render"])
+    compose.add_argument("--config", default="federation.local.yaml", help="federation config (default: the local "
+                         "two-site one, whose topology docker-compose.yaml runs)")
+    compose.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "include" / "compose"),
+                         help="where the files go (default: include/compose of this checkout)")
+    compose.add_argument("--check", action="store_true", help="write nothing; exit 2 if the files differ")
+    compose.set_defaults(handler=_compose)
+
     federation = sub.add_parser("federation", help="validate and print a federation config")
     federation.add_argument("config", nargs="?", default=None, help="path (default: federation.local.yaml)")
     federation.add_argument("--airflow", action="store_true",
@@ -174,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=None, help="Airflow api-server port (default 8080)")
     demo.add_argument("--timeout", type=float, default=3 * 3600.0, help="seconds to wait for the run")
     demo.add_argument("--conf", default="", help="extra DAG Params as JSON, e.g. '{\"epochs\": 10}'")
+    demo.add_argument("--predict-with", choices=["trained", "champion"], default="trained",
+                      help="score with the model this run trained, labelled promoted or not (default), or with "
+                           "the registry's @champion as production does (stops if none was ever promoted)")
     demo.set_defaults(handler=_demo)
 
     from fateops.chaos.cli import register as register_chaos

@@ -48,9 +48,13 @@ class DemoOptions:
     port: int | None = None
     timeout_s: float = 3 * 3600
     conf: dict[str, Any] = field(default_factory=dict)
+    predict_with: str = "trained"
+    """The pipeline's ``predict_with``: a demo scores with the model it just trained (labelled, promoted or
+    not), so a small demo whose model misses the promotion threshold still ends with predictions;
+    ``champion`` is the production behaviour (stops at choose_model while no model was ever promoted)."""
 
     def run_conf(self) -> dict[str, Any]:
-        return {"rows": self.rows, **self.conf}
+        return {"rows": self.rows, "predict_with": self.predict_with, **self.conf}
 
 
 def state_file() -> Path:
@@ -140,13 +144,53 @@ def up(options: DemoOptions, out: Out = print) -> dict[str, Any]:
                              f"{stack.url}/dags/{DAG_ID}/runs/{run_id}")
         result: dict[str, Any] = api.xcom(DAG_ID, run_id, "report")
     _print_outcome(result, stack, run_id, time.monotonic() - started, out)
-    out(f"==> MLflow UI: {mlflow.url}  (experiment and registered model named after the federation; "
-        f"the champion is the model's @champion alias)")
-    for what in ("training", "prediction"):
-        url = (result.get("mlflow_runs") or {}).get(what)
-        if url:
-            out(f"    MLflow {what} run: {url}")
+    _print_mlflow(result, mlflow, federation.name, out)
     return result
+
+
+def _print_mlflow(result: dict[str, Any], mlflow: Any, federation: str, out: Out) -> None:
+    """The run's MLflow links, what the promotion rule decided (and why) and who holds ``@champion``."""
+    from fateops.tracking import MlflowModelRegistry
+
+    registry = MlflowModelRegistry(mlflow.store, federation)
+    trained = result.get("training") or {}
+    version = registry.version_of(trained["job_id"]) if trained.get("job_id") else None
+    champion = registry.champion_version()
+    for line in mlflow_lines(result, ui=mlflow.url, name=registry.name,
+                             version=None if version is None else str(version.version),
+                             champion=None if champion is None else (str(champion.version), registry.promoted())):
+        out(line)
+
+
+def mlflow_lines(result: dict[str, Any], *, ui: str, name: str, version: str | None,
+                 champion: tuple[str, Any] | None) -> list[str]:
+    """The closing MLflow lines: runs, this run's version and the rule's decision, the champion, the model used."""
+    models = f"{ui}/#/models/{name}"
+    lines = [f"==> MLflow UI: {ui}  (experiment {name.removesuffix('-fraud')}, registered model {name}: {models})"]
+    lines += [f"    MLflow {what} run: {url}" for what, url in (result.get("mlflow_runs") or {}).items() if url]
+    trained = result.get("training") or {}
+    if trained:
+        here = f"version {version} ({models}/versions/{version})" if version else "not registered"
+        decision = str(trained.get("decision") or "")
+        if trained.get("promoted"):
+            lines.append(f"    this run's model {trained['model_id']}/{trained['model_version']}: {name} {here}, "
+                         f"PROMOTED to @champion — {decision.removeprefix('promoted: ')}")
+        else:
+            lines.append(f"    this run's model {trained['model_id']}/{trained['model_version']}: {name} {here}, "
+                         f"NOT promoted — {decision.removeprefix('not promoted: ')}")
+            lines.append("      (the rule's Params: auc_threshold, auc_tolerance; a small synthetic demo has few "
+                         "frauds to learn from — try more --rows)")
+    if champion is None:
+        lines.append(f"    {name}@champion: none yet (no model has passed the promotion rule)")
+    else:
+        number, record = champion
+        lines.append(f"    {name}@champion: version {number}, FATE model {record.model_id}/{record.model_version}, "
+                     f"AUC {record.auc:.4f} — {models}/versions/{number}")
+    used = result.get("model") or {}
+    if used:
+        lines.append(f"    predictions made with {used.get('model_id')}/{used.get('model_version')}: "
+                     f"{used.get('source')}")
+    return lines
 
 
 def _mlflow(port: int | None) -> Any:

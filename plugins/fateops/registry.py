@@ -27,7 +27,7 @@ import logging
 import math
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,6 +110,13 @@ class PromotionRule:
                        f"AUC {current.auc:.4f} − tolerance {self.tolerance:.4f}")
 
 
+def record_parties(record: ModelRecord) -> frozenset[str] | None:
+    """The data parties (guest and hosts) whose evaluation a record carries: what ties a JSON-registry
+    record to a federation (the file never stored the federation's name). None: the record cannot tell."""
+    parties = (record.metrics or {}).get("parties")
+    return frozenset(str(p) for p in parties) if isinstance(parties, Mapping) and parties else None
+
+
 def check_scores(**scores: float | None) -> None:
     """Every given score (None: not measured) is a finite number within [0, 1]; refused before recording."""
     for name, value in scores.items():
@@ -186,6 +193,34 @@ class ModelRegistry:
     def history(self) -> list[ModelRecord]:
         """Every registered model, oldest first."""
         return [ModelRecord(**m) for m in self._read()["models"]]
+
+    def hand_over(self, belongs: Callable[[ModelRecord], bool],
+                  take: Callable[[list[ModelRecord], ModelRecord | None], None]) -> int:
+        """Move the records ``belongs`` selects out of this file once ``take`` has stored them elsewhere.
+
+        ``take`` gets them (oldest first) and their champion (the promoted one if it is among them, else the
+        last of them the rule promoted when it was recorded); it runs under the
+        file's lock, and only when it returns are the records removed, so a failure leaves the file
+        as it was for the next try. The others stay for whoever they belong to; when none is left
+        the file is renamed ``registry.json.migrated``. Returns how many records stay.
+        """
+        if not self.path.is_file():
+            return 0
+        with self._locked() as state:
+            models = [ModelRecord(**m) for m in state["models"]]
+            promoted = _promoted(state, models)
+            mine = [m for m in models if belongs(m)]
+            # one pointer served every federation; when it is another's, ours is the last we promoted
+            champion = promoted if promoted is not None and belongs(promoted) else \
+                next((m for m in reversed(mine) if m.was_promoted), None)
+            take(mine, champion)
+            state["models"] = [asdict(m) for m in models if not belongs(m)]
+            if promoted is not None and belongs(promoted):
+                state["promoted"] = None
+            left = len(state["models"])
+        if left == 0:
+            self.path.replace(self.path.with_name(REGISTRY_FILE + ".migrated"))
+        return left
 
     # -- storage -------------------------------------------------------------------------------
 

@@ -23,7 +23,8 @@ def test_up_options_from_the_command_line(state: Path, monkeypatch: pytest.Monke
     assert cli.main(["demo", "up", "--rows", "50000", "--port", "8090", "--conf", '{"epochs": 3}']) == 0
     assert cli.main(["demo", "up", "--full"]) == 0
     assert cli.main(["demo", "up"]) == 0
-    assert seen[0].run_conf() == {"rows": 50000, "epochs": 3} and seen[0].port == 8090
+    assert cli.main(["demo", "up", "--predict-with", "champion"]) == 0
+    assert seen[0].run_conf() == {"rows": 50000, "predict_with": "trained", "epochs": 3} and seen[0].port == 8090
     assert seen[1].rows == demo.FULL_ROWS and seen[2].rows == demo.DEFAULT_ROWS
 
 
@@ -63,3 +64,27 @@ def test_the_closing_lines_show_auc_auprc_and_recall_at_the_threshold() -> None:
     assert "AUPRC (average precision, same held-out rows):" in text and "0.6100" in text
     assert ("at the decision threshold 0.0371 (chosen on the model's training rows): recall 0.800 "
             "(40 of 50 frauds flagged), precision 0.500 (40 false alarms)") in text
+
+
+def test_the_mlflow_lines_say_whether_the_run_promoted_and_who_is_champion() -> None:
+    """Promoted: the version and its link; not promoted: the rule's reason with the number, and the champion."""
+    ui, name = "http://127.0.0.1:5000", "local-demo-fraud"
+    runs = {"training": f"{ui}/#/experiments/1/runs/a", "prediction": f"{ui}/#/experiments/1/runs/b"}
+    source = "trained by this run, NOT promoted: AUC 0.8712 < threshold 0.9000"
+    refused = {"mlflow_runs": runs, "model": {"model_id": "m2", "model_version": "0", "source": source},
+               "training": {"model_id": "m2", "model_version": "0", "job_id": "j2", "promoted": False,
+                            "decision": "not promoted: AUC 0.8712 < threshold 0.9000"}}
+    text = "\n".join(demo.mlflow_lines(refused, ui=ui, name=name, version="2", champion=None))
+    assert f"registered model {name}: {ui}/#/models/{name}" in text
+    assert f"MLflow training run: {runs['training']}" in text
+    assert f"{name} version 2 ({ui}/#/models/{name}/versions/2), NOT promoted — AUC 0.8712 < threshold 0.9000" in text
+    assert f"{name}@champion: none yet" in text
+    assert "predictions made with m2/0: trained by this run, NOT promoted" in text
+    from fateops.registry import ModelRecord
+
+    why = "promoted: AUC 0.9512 ≥ threshold 0.9000 and no model was promoted"
+    promoted = {**refused, "training": {**refused["training"], "promoted": True, "decision": why}}
+    champion = ModelRecord(model_id="m2", model_version="0", job_id="j2", auc=0.9512, ks=0.8)
+    text = "\n".join(demo.mlflow_lines(promoted, ui=ui, name=name, version="2", champion=("2", champion)))
+    assert "PROMOTED to @champion — AUC 0.9512 ≥ threshold 0.9000" in text
+    assert f"{name}@champion: version 2, FATE model m2/0, AUC 0.9512 — {ui}/#/models/{name}/versions/2" in text

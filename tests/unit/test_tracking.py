@@ -7,6 +7,11 @@ federation, so its own experiment and registered model.
 from __future__ import annotations
 
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +28,7 @@ from fateops.tracking import (
     log_prediction_run,
     log_training_run,
 )
+from fateops.tracking.lock import PromotionLock
 from fateops.tracking.store import TrackingLocation
 
 RULE = PromotionRule(threshold=0.9, tolerance=0.01)
@@ -145,13 +151,80 @@ def test_a_retry_after_a_lost_alias_sets_it(store) -> None:
     assert str(registry.champion_version().version) == "1"
 
 
-def test_migrates_a_json_registry_once(store, tmp_path: Path) -> None:
+def _legacy_record(legacy: ModelRegistry, n: int, auc: float, parties: tuple[str, ...]) -> None:
+    legacy.record(model_id=f"m{n}", model_version="0", job_id=f"job{n}", auc=auc, ks=0.5,
+                  metrics={"parties": {p: {"test_set": {"auc": auc}} for p in parties}})
+
+
+def test_migrates_only_its_own_federations_json_records(store, tmp_path: Path) -> None:
+    """The JSON file has no federation names: a record belongs to the federation of its data parties."""
     legacy = ModelRegistry(tmp_path, rule=RULE)
-    for n, auc in ((1, 0.95), (2, 0.91)):
-        legacy.record(model_id=f"m{n}", model_version="0", job_id=f"job{n}", auc=auc, ks=0.5)
-    registry = _registry(store, "fed-migrate")
-    assert registry.migrate(legacy) == 2 and registry.migrate(legacy) == 0
-    assert registry.promoted().model_id == "m1" and len(registry.history()) == 2
+    _legacy_record(legacy, 1, 0.95, ("9999", "10000"))
+    _legacy_record(legacy, 2, 0.91, ("9999", "10000"))
+    _legacy_record(legacy, 3, 0.96, ("30000", "40000"))
+    legacy.record(model_id="m4", model_version="0", job_id="job4", auc=0.92, ks=0.5)  # names no parties
+    banks = _registry(store, "fed-migrate-banks")
+    assert banks.migrate(legacy, [9999, 10000]) == (2, 2) and banks.migrate(legacy, [9999, 10000]) == (0, 2)
+    assert banks.promoted().model_id == "m1" and [r.model_id for r in banks.history()] == ["m1", "m2"]
+    assert [r.model_id for r in legacy.history()] == ["m3", "m4"]  # the others stay for their federation
+    tanzu = _registry(store, "fed-migrate-tanzu")
+    assert tanzu.migrate(legacy, ["30000", "40000"]) == (1, 1)
+    assert tanzu.promoted().model_id == "m3"  # the JSON file's one pointer; the banks got their last promoted
+    assert [r.model_id for r in tanzu.history()] == ["m3"] and legacy.path.is_file()
+    only = ModelRegistry(tmp_path / "one", rule=RULE)
+    _legacy_record(only, 5, 0.95, ("9999",))
+    assert _registry(store, "fed-migrate-one").migrate(only, [9999]) == (1, 0)
+    assert not only.path.exists() and only.path.with_name("registry.json.migrated").is_file()
+
+
+@dataclass(frozen=True)
+class _SlowRule(PromotionRule):
+    """Decides like the rule, but only after the rival's version is registered and it is trying to promote."""
+
+    rival: str = ""
+    store_uri: str = ""
+
+    def decide(self, auc, current, average_precision=None):  # type: ignore[override]
+        decision = super().decide(auc, current, average_precision)
+        mlflow = client(location(self.store_uri))
+        for _ in range(200):  # ≤ 10 s: the rival registers, then reaches the lock (or, unlocked, promotes)
+            if mlflow.search_model_versions(f"name='fed-race-fraud' and tags.fate_job_id='{self.rival}'"):
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        return decision
+
+
+def test_concurrent_promotions_leave_the_better_model_champion(store) -> None:
+    """Two trainings finish together against the same old champion: the worse decides first and moves the
+    alias while the better waits; the better, judged against the new champion, ends holding it."""
+    where, _ = store
+    _record(_registry(store, "fed-race"), 1, 0.91)
+    worse = MlflowModelRegistry(where, "fed-race", rule=_SlowRule(threshold=0.9, tolerance=0.01, rival="job3",
+                                                                  store_uri=where.uri), mlflow=client(where))
+    better = MlflowModelRegistry(where, "fed-race", rule=RULE, mlflow=client(where))
+    with ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(_record, worse, 2, 0.93)
+        time.sleep(0.3)  # the worse one is inside its decision
+        fast = pool.submit(_record, better, 3, 0.95)
+        worse_record, better_record = slow.result(timeout=60), fast.result(timeout=60)
+    assert worse_record.was_promoted and better_record.was_promoted
+    assert better.promoted().model_id == "m3"
+    assert "promoted m2/0 AUC 0.9300" in better_record.decision  # judged against the worse, not the old champion
+    assert better.client.get_model_version(better.name, "3").tags["decision"] == better_record.decision
+    assert "fed-race-fraud.promotion-lock" not in {m.name for m in better.client.search_registered_models()}
+
+
+def test_a_dead_holders_promotion_lock_is_broken_and_a_live_one_times_out(store) -> None:
+    where, mlflow = store
+    mlflow.create_registered_model("fed-lock.promotion-lock", tags={"holder": "gone"})
+    with pytest.raises(TrackingUnavailable) as held, PromotionLock(mlflow, where, "fed-lock", timeout_s=0.3,
+                                                                    stale_after_s=60, poll_s=0.05):
+        pass
+    assert "fed-lock.promotion-lock" in str(held.value) and "delete the registered model" in held.value.fix
+    with PromotionLock(mlflow, where, "fed-lock", stale_after_s=0.2, poll_s=0.05) as lock:
+        assert mlflow.get_registered_model(lock.name).tags["holder"] == lock.holder
+    assert not mlflow.search_registered_models(f"name='{lock.name}'")
 
 
 def test_an_unreachable_server_fails_naming_the_uri(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,3 +234,37 @@ def test_an_unreachable_server_fails_naming_the_uri(monkeypatch: pytest.MonkeyPa
     with pytest.raises(TrackingUnavailable) as failed:
         MlflowModelRegistry(where, "fed-down").promoted()
     assert where.uri in str(failed.value)
+
+
+def test_a_failing_server_is_retried_with_backoff_and_the_model_registers_later(
+        store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow retries a 503 (our HTTP_DEFAULTS: 5 times, backoff 2); then the task fails naming the URI, and
+    its Airflow retry registers the same FATE model once the store answers (nothing is lost: FATE keeps it)."""
+    hits = []
+
+    class Unavailable(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")  # the count, not the wait
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0")
+    down = location(f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        with pytest.raises(TrackingUnavailable) as failed:
+            _record(MlflowModelRegistry(down, "fed-down-later", rule=RULE), 1, 0.95)
+    finally:
+        server.shutdown()
+    assert len(hits) == 3 and down.uri in str(failed.value), failed.value  # the first call and its 2 retries
+    registry = _registry(store, "fed-down-later")
+    assert _record(registry, 1, 0.95).was_promoted and len(registry.history()) == 1

@@ -10,25 +10,42 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import XComArg, task
+from airflow.sdk import Param, XComArg, task
 
 from fateops.airflow.operators import FateSubmitJobOperator
 from fateops.airflow.pipeline_common import wait_for
 
 
+def pipeline_predict_params() -> dict[str, Param]:
+    """The pipeline's own choice of model (``fate_predict`` has no training to fall back on)."""
+    return {
+        "predict_with": Param(
+            "champion", type="string", enum=["champion", "trained"], title="Predict with",
+            description="champion: <federation>-fraud@champion, the production choice (the run stops at "
+                        "choose_model if no model was ever promoted). trained: the model this run just trained, "
+                        "even if the promotion rule refused it; the log, report and MLflow prediction run label "
+                        "it 'trained by this run' with the rule's decision. A given model id wins over both."),
+    }
+
+
 @task(execution_timeout=timedelta(minutes=10))
 def choose_model(params: dict[str, Any], upstream: Any = None) -> dict[str, Any]:
-    """The ``<federation>-fraud@champion`` model in MLflow, or the one the Params name, and the decision
-    threshold to apply."""
+    """The model to score with and the decision threshold to apply: the one the Params name, else — in the
+    pipeline with ``predict_with: trained`` — the model this run trained (``upstream``, labelled with the
+    rule's decision), else ``<federation>-fraud@champion``."""
     from fateops.airflow.pipeline_common import federation_of
     from fateops.airflow.tracking import model_registry
     from fateops.pipeline.locations import registry_dir
-    from fateops.pipeline.predicting import applied_threshold
+    from fateops.pipeline.predicting import applied_threshold, choose_trained
     from fateops.pipeline.predicting import choose_model as choose
     from fateops.registry import ModelRegistry
 
-    registry = model_registry(federation_of(params).name, legacy=ModelRegistry(registry_dir()))
-    model = choose(registry, params["model_id"], params["model_version"])
+    registry = model_registry(federation_of(params), legacy=ModelRegistry(registry_dir()))
+    trained = upstream if isinstance(upstream, dict) and upstream.get("model_id") else None
+    if params.get("predict_with") == "trained" and trained is not None and not params.get("model_id"):
+        model = choose_trained(registry, trained)
+    else:
+        model = choose(registry, params["model_id"], params["model_version"])
     if model.source == "promoted":
         print(f"resolved {registry.name}@champion in {registry.where.uri}")
     override = params.get("decision_threshold")
@@ -145,7 +162,9 @@ def report(model: dict[str, Any], predictions: list[dict[str, Any]], params: dic
             "training_auc": training_auc, "predictions_csv": guest["predictions_csv"],
             "predictions": {str(p["party_id"]): p["predictions_csv"] for p in inputs.predictions},
             "job_ids": jobs, "model": {"model_id": model["model_id"], "model_version": model["model_version"],
-                                       "source": model.get("source")}}
+                                       "source": model.get("source")},
+            "training": {k: (training or {}).get(k) for k in ("model_id", "model_version", "job_id", "auc",
+                                                              "promoted", "decision")} if training else None}
 
 
 def track_prediction(model: dict[str, Any], predictions: list[dict[str, Any]], params: dict[str, Any],

@@ -12,6 +12,7 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from fateops.federation import Federation
     from fateops.registry import ModelRegistry
     from fateops.tracking import AirflowIds, MlflowModelRegistry, TrackingLocation
 
@@ -49,14 +50,18 @@ def airflow_ids() -> AirflowIds:
     return AirflowIds(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, try_number=ti.try_number)
 
 
-def model_registry(federation: str, legacy: ModelRegistry | None = None, **kwargs: object) -> MlflowModelRegistry:
-    """The federation's MLflow registry; a JSON registry left by an older fateops is migrated into it once."""
+def model_registry(federation: Federation, legacy: ModelRegistry | None = None,
+                   **kwargs: object) -> MlflowModelRegistry:
+    """The federation's MLflow registry; this federation's records of a JSON registry left by an older
+    fateops are moved into it once (the other federations' stay in the file for their own first run)."""
+    from fateops.pipeline.tables import data_parties
     from fateops.tracking import MlflowModelRegistry
 
-    registry = MlflowModelRegistry(tracking_location(), federation, **kwargs)  # type: ignore[arg-type]
+    registry = MlflowModelRegistry(tracking_location(), federation.name, **kwargs)  # type: ignore[arg-type]
     if legacy is not None and legacy.path.is_file():
-        added = registry.migrate(legacy)
-        done = legacy.path.with_name(legacy.path.name + ".migrated")
-        legacy.path.replace(done)  # read once: MLflow is the one truth from here on
-        print(f"migrated {added} model(s) from {legacy.path} into {registry.path} (the file is now {done.name})")
+        parties = [p.party_id for p in data_parties(federation)]
+        added, left = registry.migrate(legacy, parties)
+        where = f"{legacy.path} ({left} record(s) of other federations left there)" if left else \
+            f"{legacy.path} (now {legacy.path.name}.migrated)"
+        print(f"migrated {added} model(s) of parties {parties} from {where} into {registry.path}")
     return registry

@@ -116,7 +116,7 @@ def register_model(result: dict[str, Any], tables: list[dict[str, Any]], params:
 
     federation = federation_of(params).name
     floor_ap = params.get("auprc_threshold")
-    registry = model_registry(federation, legacy=ModelRegistry(registry_dir()), rule=PromotionRule(
+    registry = model_registry(federation_of(params), legacy=ModelRegistry(registry_dir()), rule=PromotionRule(
         threshold=float(params["auc_threshold"]), tolerance=float(params["auc_tolerance"]),
         min_average_precision=None if floor_ap is None else float(floor_ap)))
     lineage = [{k: t[k] for k in ("uri", "rows", "party_id", "split", "namespace", "name") if k in t} for t in tables]

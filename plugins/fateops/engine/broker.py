@@ -34,6 +34,16 @@ USER = "guest"
 PASSWORD = "guest"  # RabbitMQ's documented loopback-only default, not a secret
 
 
+def rabbitmq_conf(*, host: str, amqp: int, management: int, loopback_only_guest: bool = False) -> str:
+    """A site broker's ``rabbitmq.conf``: AMQP and the management API (FATE's federation needs both) on
+    ``host``. A local site binds 127.0.0.1 and lets ``guest`` in (nothing else can reach it); a compose
+    broker listens on its network and keeps ``guest`` loopback-only (its user comes from the environment)."""
+    return (f"listeners.tcp.default = {host}:{amqp}\n"
+            f"management.tcp.port = {management}\n"
+            f"management.tcp.ip = {host}\n"
+            + ("loopback_users.guest = true\n" if loopback_only_guest else "loopback_users = none\n"))
+
+
 class BrokerError(EngineError):
     """A site's RabbitMQ node could not be started, reached or stopped."""
 
@@ -106,11 +116,8 @@ class RabbitNode:
         for sub in ("mnesia", "log"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         (self.root / "enabled_plugins").write_text(PLUGINS + "\n")
-        (self.root / "rabbitmq.conf").write_text(
-            f"listeners.tcp.default = {self.host}:{self.ports.amqp}\n"
-            f"management.tcp.port = {self.ports.management}\n"
-            f"management.tcp.ip = {self.host}\n"
-            "loopback_users = none\n")
+        (self.root / "rabbitmq.conf").write_text(rabbitmq_conf(host=self.host, amqp=self.ports.amqp,
+                                                                management=self.ports.management))
         chown_tree([self.root], drop_user("rabbitmq"))
 
     # -- health ------------------------------------------------------------------------------------

@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from fateops.engine.install import EngineInstall
+from fateops.exceptions import ConfigError
 from fateops.paths import state_dir
 
 _SETTINGS = {
@@ -69,6 +71,31 @@ class Federated:
     def route_table(self) -> dict[str, dict[str, object]]:
         return {str(pid): {"host": host, "port": port} for pid, host, port in self.broker_routes}
 
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Federated | None:
+        """A site described by ``FATEOPS_SITE_*`` variables (a container of ``docker-compose``'s sites), or
+        None without ``FATEOPS_SITE_PARTY_ID``: ``PARTY_ID``; ``EXCHANGE`` host:port; ``BROKER``
+        host:amqp:management; ``BROKER_ROUTES`` ``<party>=<host>:<port>,…``; ``BROKER_USER``/``_PASSWORD``."""
+        if not env.get("FATEOPS_SITE_PARTY_ID"):
+            return None
+        try:
+            exchange_host, exchange_port = env["FATEOPS_SITE_EXCHANGE"].rsplit(":", 1)
+            broker_host, amqp, management = env["FATEOPS_SITE_BROKER"].rsplit(":", 2)
+            routes = []
+            for item in env["FATEOPS_SITE_BROKER_ROUTES"].split(","):
+                party, address = item.split("=", 1)
+                host, port = address.rsplit(":", 1)
+                routes.append((int(party), host, int(port)))
+            return cls(party_id=int(env["FATEOPS_SITE_PARTY_ID"]), exchange_host=exchange_host,
+                       exchange_port=int(exchange_port), broker_host=broker_host, broker_port=int(amqp),
+                       broker_management_port=int(management), broker_routes=tuple(routes),
+                       broker_user=env.get("FATEOPS_SITE_BROKER_USER", cls.broker_user),
+                       broker_password=env.get("FATEOPS_SITE_BROKER_PASSWORD", cls.broker_password))
+        except (KeyError, ValueError) as err:
+            raise ConfigError(f"the FATEOPS_SITE_* variables do not describe a site: {err!r}",
+                              field="FATEOPS_SITE_*", value=err,
+                              fix="re-render them with `fateops compose render`") from None
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -91,6 +118,7 @@ class EngineConfig:
             grpc_port=int(env.get("FATEOPS_ENGINE_GRPC_PORT", cls.grpc_port)),
             cores=int(env.get("FATEOPS_ENGINE_CORES", cls.cores)),
             home=Path(env["FATEOPS_ENGINE_HOME"]) if env.get("FATEOPS_ENGINE_HOME") else None,
+            federated=Federated.from_env(env),
         )
 
     @property

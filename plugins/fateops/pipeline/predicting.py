@@ -82,6 +82,19 @@ def choose_model(registry: ModelRegistry | MlflowModelRegistry, model_id: str | 
     return _chosen(record, "promoted")
 
 
+def choose_trained(registry: ModelRegistry | MlflowModelRegistry, trained: dict[str, Any]) -> ChosenModel:
+    """The model the same pipeline run just trained, promoted or not — labelled so nobody mistakes it
+    for the champion (``source`` carries the promotion decision, e.g. ``trained by this run, NOT
+    promoted: AUC 0.8712 < threshold 0.9000``)."""
+    record = registry.get(trained["model_id"], trained["model_version"])
+    if record is None:
+        raise RegistryError(f"model {trained['model_id']}/{trained['model_version']} of this run is not registered "
+                            f"in {registry.path}", fix="re-run the train stage's register_model task")
+    promoted = "promoted (now @champion)" if record.was_promoted else \
+        "NOT promoted: " + record.decision.removeprefix("not promoted: ")
+    return _chosen(record, f"trained by this run, {promoted}")
+
+
 def _chosen(record: ModelRecord, source: str) -> ChosenModel:
     return ChosenModel(record.model_id, record.model_version, source=source, job_id=record.job_id, auc=record.auc,
                        ks=record.ks, params=record.params, decision=record.decision,

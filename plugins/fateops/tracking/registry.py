@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from fateops.registry import ModelRecord, ModelRegistry, PromotionRule, RegistryError, check_scores
+from fateops.registry import (
+    ModelRecord,
+    ModelRegistry,
+    PromotionRule,
+    RegistryError,
+    check_scores,
+    record_parties,
+)
+from fateops.tracking.lock import PromotionLock
 from fateops.tracking.store import TrackingLocation, client, guarded, unavailable
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
 
     from mlflow.entities.model_registry import ModelVersion
     from mlflow.tracking import MlflowClient
@@ -28,6 +37,7 @@ log = logging.getLogger(__name__)
 
 CHAMPION = "champion"
 """The alias predictions resolve; our promotion rule moves it."""
+PENDING = "pending: registered, the promotion rule has not run yet"
 
 _SCORES = ("auc", "ks", "average_precision", "decision_threshold")
 
@@ -61,33 +71,56 @@ class MlflowModelRegistry:
         check_scores(auc=auc, ks=ks, average_precision=average_precision, decision_threshold=decision_threshold)
         model_id, model_version = str(model_id), str(model_version)
         self._ensure_model()
-        existing = self._find(job_id=job_id)
-        if existing is not None:
-            record = _record(existing)
-            if record.key != (model_id, model_version):
-                raise RegistryError(f"job {job_id} is registered as {record.model_id}/{record.model_version}, "
+        version = self._find(job_id=job_id)
+        if version is not None:
+            found = _record(version)
+            if found.key != (model_id, model_version):
+                raise RegistryError(f"job {job_id} is registered as {found.model_id}/{found.model_version}, "
                                     f"not {model_id}/{model_version}")
-            self._finish_promotion(existing, record)
-            log.info("job %s already registered as %s version %s (%s)", job_id, self.name, existing.version,
-                     record.decision)
-            return record
-        if self._find(model_id=model_id, model_version=model_version) is not None:
-            raise RegistryError(f"model {model_id}/{model_version} is already registered by another job")
-        promote, why = self.rule.decide(float(auc), self.promoted(), average_precision)
-        record = ModelRecord(model_id=model_id, model_version=model_version, job_id=job_id, auc=float(auc),
-                             ks=float(ks), metrics=dict(metrics or {}), params=dict(params or {}),
-                             dataset=dict(dataset or {}), was_promoted=promote,
-                             created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"),
-                             decision=("promoted: " if promote else "not promoted: ") + why,
-                             average_precision=None if average_precision is None else float(average_precision),
-                             decision_threshold=None if decision_threshold is None else float(decision_threshold))
-        source = f"runs:/{run_id}/fate-model" if run_id else f"fate://{model_id}/{model_version}"
-        version = guarded(self.where, f"registering {model_id}/{model_version} in {self.name}",
-                          lambda: self.client.create_model_version(self.name, source=source, run_id=run_id,
-                                                                   tags=_tags(record)))
-        self._finish_promotion(version, record)
+            log.info("job %s already registered as %s version %s", job_id, self.name, version.version)
+        else:
+            if self._find(model_id=model_id, model_version=model_version) is not None:
+                raise RegistryError(f"model {model_id}/{model_version} is already registered by another job")
+            pending = ModelRecord(
+                model_id=model_id, model_version=model_version, job_id=job_id, auc=float(auc), ks=float(ks),
+                metrics=dict(metrics or {}), params=dict(params or {}), dataset=dict(dataset or {}),
+                created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"), decision=PENDING,
+                average_precision=None if average_precision is None else float(average_precision),
+                decision_threshold=None if decision_threshold is None else float(decision_threshold))
+            source = f"runs:/{run_id}/fate-model" if run_id else f"fate://{model_id}/{model_version}"
+            version = guarded(self.where, f"registering {model_id}/{model_version} in {self.name}",
+                              lambda: self.client.create_model_version(self.name, source=source, run_id=run_id,
+                                                                       tags=_tags(pending)))
+        record = self._promote(version)
         log.info("model %s/%s (job %s) is %s version %s: %s", model_id, model_version, job_id, self.name,
                  version.version, record.decision)
+        return record
+
+    def _promote(self, version: ModelVersion) -> ModelRecord:
+        """Apply the rule to a registered version and move ``champion`` — compare-and-set under the lock.
+
+        The champion is re-read *inside* :class:`~fateops.tracking.lock.PromotionLock`, right before
+        the alias moves, so two trainings finishing together are judged one after the other: the
+        second against the first's outcome, not against the champion both saw when they started.
+        A retried task whose first try died between deciding and aliasing ends here too.
+        """
+        record = _record(version)
+        with PromotionLock(self.client, self.where, self.name):
+            if record.decision == PENDING:
+                current = self.promoted()
+                promote, why = self.rule.decide(record.auc, current, record.average_precision)
+                record = replace(record, was_promoted=promote,
+                                 decision=("promoted: " if promote else "not promoted: ") + why)
+                for key, value in (("was_promoted", str(promote)), ("decision", record.decision)):
+                    guarded(self.where, f"tagging {self.name} version {version.version}",
+                            lambda k=key, v=value: self.client.set_model_version_tag(
+                                self.name, str(version.version), k, v))
+                if promote:
+                    self._set_champion(version.version)
+            elif record.was_promoted:  # decided by an earlier try: set the alias unless a newer one holds it
+                current_version = self.champion_version()
+                if current_version is None or int(current_version.version) < int(version.version):
+                    self._set_champion(version.version)
         return record
 
     def promote(self, model_id: str, model_version: str | int) -> ModelRecord:
@@ -96,7 +129,8 @@ class MlflowModelRegistry:
         if version is None:
             raise RegistryError(f"model {model_id}/{model_version} is not registered in {self.path}",
                                 fix="list the versions in the MLflow UI or pass a registered id/version")
-        self._set_champion(version.version)
+        with PromotionLock(self.client, self.where, self.name):
+            self._set_champion(version.version)
         return _record(version)
 
     def promoted(self) -> ModelRecord | None:
@@ -117,6 +151,10 @@ class MlflowModelRegistry:
         except Exception as exc:
             raise unavailable(self.where, f"resolving {self.name}@{CHAMPION}", exc) from exc
 
+    def version_of(self, job_id: str) -> ModelVersion | None:
+        """The version a FATE training job registered (None: not registered)."""
+        return self._find(job_id=job_id)
+
     def get(self, model_id: str, model_version: str | int) -> ModelRecord | None:
         version = self._find(model_id=str(model_id), model_version=str(model_version))
         return None if version is None else _record(version)
@@ -125,25 +163,34 @@ class MlflowModelRegistry:
         """Every registered version, oldest first."""
         return [_record(v) for v in self._versions(f"name='{self.name}'")]
 
-    def migrate(self, legacy: ModelRegistry) -> int:
-        """Register every model of a JSON registry that is not here yet, and carry its promotion over.
+    def migrate(self, legacy: ModelRegistry, parties: Collection[str | int]) -> tuple[int, int]:
+        """Move this federation's records of a JSON registry here, and carry its promotion over.
 
-        Idempotent (versions are found by FATE job id); returns how many versions it added.
+        The JSON file never stored a federation's name; a record is this federation's when the data
+        parties it was evaluated at (:func:`~fateops.registry.record_parties`) are exactly ``parties``
+        (the federation's guest and hosts). Other federations' records stay in the file for their own
+        first run; records that name no parties stay too. Idempotent (versions are found by FATE job
+        id). Returns (versions added, records left in the file).
         """
+        ours = frozenset(str(p) for p in parties)
         added = 0
-        for old in legacy.history():
-            if self._find(job_id=old.job_id) is None:
-                self._ensure_model()
-                guarded(self.where, f"migrating {old.model_id}/{old.model_version}",
-                        lambda old=old: self.client.create_model_version(
-                            self.name, source=f"fate://{old.model_id}/{old.model_version}", tags=_tags(old)))
-                added += 1
-        promoted = legacy.promoted()
-        if promoted is not None and self.champion_version() is None:
-            version = self._find(job_id=promoted.job_id)
-            if version is not None:
-                self._set_champion(version.version)
-        return added
+
+        def take(records: list[ModelRecord], promoted: ModelRecord | None) -> None:
+            nonlocal added
+            for old in records:
+                if self._find(job_id=old.job_id) is None:
+                    self._ensure_model()
+                    guarded(self.where, f"migrating {old.model_id}/{old.model_version}",
+                            lambda old=old: self.client.create_model_version(
+                                self.name, source=f"fate://{old.model_id}/{old.model_version}", tags=_tags(old)))
+                    added += 1
+            if promoted is not None and self.champion_version() is None:
+                version = self._find(job_id=promoted.job_id)
+                if version is not None:
+                    self._set_champion(version.version)
+
+        left = legacy.hand_over(lambda record: record_parties(record) == ours, take)
+        return added, left
 
     # -- MLflow calls ------------------------------------------------------------------------------
 
@@ -174,17 +221,6 @@ class MlflowModelRegistry:
         guarded(self.where, f"setting {self.name}@{CHAMPION} to version {version}",
                 lambda: self.client.set_registered_model_alias(self.name, CHAMPION, str(version)))
         log.info("%s@%s → version %s", self.name, CHAMPION, version)
-
-    def _finish_promotion(self, version: ModelVersion, record: ModelRecord) -> None:
-        """Point ``champion`` at a promoted version unless a newer version already holds it.
-
-        A retried task whose first try died between registering and aliasing ends here too.
-        """
-        if not record.was_promoted:
-            return
-        current = self.champion_version()
-        if current is None or int(current.version) < int(version.version):
-            self._set_champion(version.version)
 
 
 def _quoted(value: str) -> str:
