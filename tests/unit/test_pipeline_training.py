@@ -26,8 +26,8 @@ RECORDS = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline" / "evalu
 
 def test_settings_from_params_take_the_dag_names_and_keep_the_panel_defaults() -> None:
     # The defaults chosen on bench/parity.py's panel (README, "Training defaults").
-    assert TrainSettings.from_params({}) == TrainSettings(epochs=30, batch_size=2000, learning_rate=0.3,
-                                                          penalty="l2", alpha=1e-5, optimizer="adam")
+    assert TrainSettings.from_params({}) == TrainSettings(epochs=30, batch_size=2000, learning_rate=2.0,
+                                                          penalty="l2", alpha=1e-5, optimizer="sgd")
     chosen = TrainSettings.from_params({"epochs": "10", "learning_rate": 0.3, "penalty": "L1", "optimizer": "ADAM",
                                         "auc_threshold": 0.9})
     assert (chosen.epochs, chosen.learning_rate, chosen.penalty, chosen.optimizer) == (10, 0.3, "l1", "adam")
@@ -48,7 +48,7 @@ def test_train_job_trains_on_train_tables_and_evaluates_every_test_table() -> No
     assert set(spec["tasks"]) == {"reader_0", "homo_lr_0", "reader_2", "homo_lr_1", "evaluation_0"}
     assert spec["tasks"]["homo_lr_0"]["parameters"]["epochs"] == 7
     assert spec["tasks"]["homo_lr_0"]["parameters"]["optimizer"] == {
-        "alpha": 1e-5, "method": "adam", "optimizer_params": {"lr": 0.3}, "penalty": "l2"}
+        "alpha": 1e-5, "method": "sgd", "optimizer_params": {"lr": 2.0}, "penalty": "l2"}
     assert spec["tasks"]["homo_lr_0"]["parameters"]["batch_size"] == 2000
     assert spec["tasks"]["homo_lr_1"]["parameters"]["batch_size"] == 2000  # the test rows scored in big batches
     assert spec["party_tasks"]["guest_9999"]["tasks"]["reader_0"]["parameters"] == {
@@ -99,7 +99,7 @@ def test_train_result_keeps_every_partys_scores_from_its_own_records() -> None:
     result = train_result(load_federation(), {"9999": records, "10000": []}, job_id="j", model_id="m",
                           model_version=0, settings=TrainSettings())
     assert result.model_version == "0" and result.parties["10000"] == {}
-    assert result.auc == pytest.approx(0.9221141581632654) and result.settings["epochs"] == 5
+    assert result.auc == pytest.approx(0.9221141581632654) and result.settings == TrainSettings().as_dict()
     assert TrainResult(**result.as_dict()) == result  # what travels through XCom rebuilds the same result
 
 
