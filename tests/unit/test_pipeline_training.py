@@ -26,7 +26,7 @@ RECORDS = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline" / "evalu
 
 def test_settings_from_params_take_the_dag_names_and_keep_the_panel_defaults() -> None:
     # The defaults chosen on bench/parity.py's panel (README, "Training defaults").
-    assert TrainSettings.from_params({}) == TrainSettings(epochs=30, batch_size=2000, learning_rate=2.0,
+    assert TrainSettings.from_params({}) == TrainSettings(epochs=5, batch_size=200, learning_rate=1.0,
                                                           penalty="l2", alpha=1e-5, optimizer="sgd")
     chosen = TrainSettings.from_params({"epochs": "10", "learning_rate": 0.3, "penalty": "L1", "optimizer": "ADAM",
                                         "auc_threshold": 0.9})
@@ -48,9 +48,9 @@ def test_train_job_trains_on_train_tables_and_evaluates_every_test_table() -> No
     assert set(spec["tasks"]) == {"reader_0", "homo_lr_0", "reader_2", "homo_lr_1", "evaluation_0"}
     assert spec["tasks"]["homo_lr_0"]["parameters"]["epochs"] == 7
     assert spec["tasks"]["homo_lr_0"]["parameters"]["optimizer"] == {
-        "alpha": 1e-5, "method": "sgd", "optimizer_params": {"lr": 2.0}, "penalty": "l2"}
-    assert spec["tasks"]["homo_lr_0"]["parameters"]["batch_size"] == 2000
-    assert spec["tasks"]["homo_lr_1"]["parameters"]["batch_size"] == 2000  # the test rows scored in big batches
+        "alpha": 1e-5, "method": "sgd", "optimizer_params": {"lr": 1.0}, "penalty": "l2"}
+    assert spec["tasks"]["homo_lr_0"]["parameters"]["batch_size"] == 200
+    assert spec["tasks"]["homo_lr_1"]["parameters"]["batch_size"] == 200  # the test rows scored in big batches
     assert spec["party_tasks"]["guest_9999"]["tasks"]["reader_0"]["parameters"] == {
         "name": "creditcard_9999_train", "namespace": "ns"}
     assert spec["party_tasks"]["host_10000"]["tasks"]["reader_2"]["parameters"] == {
