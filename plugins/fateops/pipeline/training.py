@@ -53,11 +53,12 @@ class TrainSettings:
     lr 0.15 matched centralized scikit-learn at full size (−0.001 AUC) but stopped 0.03–0.48 AUC short on
     the panel's small and rare-fraud variants. Hugging Face's trainer under FATE's homo-LR clips every
     gradient to norm 1, so a step moves the weights by at most the learning rate: 0.15 × a few hundred
-    steps cannot reach the optimum on 20k rows. lr 1.0 with batch 200 does (the step noise, lr/batch, is
-    only 3.3× the seed's, and the full-size variant stays at parity: +0.001). The job's cost grows with
-    epochs — every epoch turns each row into tensors one by one — so the epochs stay at 5; batch 200 halves
-    the optimizer steps. More epochs (30 × batch 2000, lr 2.0) was as accurate but several times slower.
-    Adam at a constant rate oscillated at full size (lr 0.3: −0.026 AUC).
+    steps cannot reach the optimum on 20k rows. lr 1.0 with batch 200 closes most of those gaps (7 of 12
+    cells within 0.005 AUC against 3; Kaggle-like full size +0.001) but not the weak-signal ones, and it
+    loses 0.04 on the full-size 0.5 %-fraud weak-signal 3-party cell where the seed's was at parity. The
+    job's cost grows with epochs — every epoch turns each row into tensors one by one — so the epochs stay
+    at 5; batch 200 halves the optimizer steps. 30 epochs × batch 2000 × lr 2.0 was more accurate but
+    costs 6× the epochs. Adam at a constant rate oscillated at full size (lr 0.3: −0.026 AUC).
     """
 
     epochs: int = 5
