@@ -3,7 +3,7 @@
 A benchmark aid, not a model fateops deploys. A real FATE job costs one to twenty minutes on this
 machine, so the panel's 36 variants × a dozen candidate settings cannot all run through FATE Flow; the
 candidates are screened with this replay and the chosen ones confirmed with real FATE jobs
-(``bench/parity.py --panel --simulate`` prints both kinds of row, each labelled).
+(``bench/parity.py --panel --replay``; without ``--replay`` the same candidates run as FATE jobs).
 
 What it reproduces, read from FATE 2.2's source (``fate/ml/glm/homo/lr/client.py``,
 ``fate/ml/nn/homo/fedavg.py``, ``fate/ml/nn/trainer/trainer_base.py`` over Hugging Face's ``Trainer``):
