@@ -19,16 +19,21 @@ skips the upload when the engine already holds identical tables. Run: ``make ben
 ``--panel`` runs the fixed panel the training defaults are chosen on instead of one dataset: synthetic
 variants of every combination of rows (20k / 100k / 284,807), fraud share (0.1 / 0.5 / 2 %), fraud
 signal (weak / strong: the synthetic fraud shift × 0.5 / × 2) and parties (2 / 3), each trained with
-every candidate setting (the current defaults, the settings of issue 11, and ``--try`` sets). It
+every candidate setting (the current defaults, the defaults before issue 11, ``--try`` and ``--grid`` sets). It
 prints one line per variant and setting — federated vs centralized AUC and AUPRC on the pooled
 held-out rows, and the training job's wall time — then the whole table. ``--panel-rows`` /
 ``--panel-fraud`` / ``--panel-signal`` / ``--panel-parties`` restrict it (the full panel is 36
 variants; on a shared 2-core machine run the small ones). A variant's tables are deleted after it.
+``--replay`` screens the candidates with ``bench/fedsim.py`` (FATE's homo-LR replayed in NumPy, seconds
+per variant instead of minutes) — how a grid (``--grid optimizer=adam;epochs=10|30;batch_size=1000|2000``)
+is narrowed down before the chosen settings run as real FATE jobs. After the table, one line per
+candidate: its worst and mean Δ AUC and Δ AUPRC over the variants and how many are within 0.005 AUC.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -57,8 +62,11 @@ from fateops.scoring import binary_scores
 
 SIGNALS = {"weak": 0.5, "strong": 2.0}
 """The panel's fraud signals: the synthetic generator's fraud shift scaled by this factor."""
-CANDIDATES = ("optimizer=adam,epochs=30,batch_size=1000,learning_rate=0.5",)
-"""Settings every panel variant is trained with besides the current defaults (issue 11's finding)."""
+OLD_DEFAULTS = "optimizer=sgd,epochs=5,batch_size=100,learning_rate=0.15"
+"""The defaults before issue 11 (the seed's SGD, 5 epochs, batch 100, lr 0.15), kept as a panel candidate so
+every panel run prints the old and the current defaults side by side."""
+CANDIDATES = (OLD_DEFAULTS,)
+"""Settings every panel variant is trained with besides the current defaults."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -88,6 +96,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--panel-fraud", default="0.001,0.005,0.02", help="comma-separated fraud shares")
     parser.add_argument("--panel-signal", default="weak,strong", help=f"comma-separated of {sorted(SIGNALS)}")
     parser.add_argument("--panel-parties", default="2,3", help="comma-separated data-party counts (2 or 3)")
+    parser.add_argument("--grid", action="append", default=[], metavar="NAME=V1|V2;NAME=V1|V2",
+                        help="panel: every combination of these values as extra candidates (repeatable)")
+    parser.add_argument("--replay", action="store_true",
+                        help="panel: screen the candidates with bench/fedsim.py's replay of FATE's homo-LR "
+                             "instead of FATE jobs (seconds instead of minutes; no engine needed)")
     return parser.parse_args(argv)
 
 
@@ -101,6 +114,19 @@ def runs(base: TrainSettings, tries: list[str], *, with_base: bool = True) -> li
             changes[name] = type(getattr(base, name))(value)
         out.append(replace(base, **changes))
     return list(dict.fromkeys(out))
+
+
+def grid(specs: list[str]) -> list[str]:
+    """``--grid optimizer=adam;epochs=10|30`` → ``--try``-style specs, one per combination."""
+    from itertools import product
+
+    out: list[str] = []
+    for spec in specs:
+        axes = [(name.strip(), values.split("|")) for name, values in
+                (item.split("=", 1) for item in spec.split(";") if item.strip())]
+        out += [",".join(f"{name}={value}" for (name, _), value in zip(axes, combo, strict=True))
+                for combo in product(*(values for _, values in axes))]
+    return out
 
 
 def centralized_scores(train: pd.DataFrame, test: pd.DataFrame) -> tuple[dict[str, float], float]:
@@ -212,11 +238,12 @@ def panel_federation(parties: int) -> Federation:
 
 
 def panel(args: argparse.Namespace) -> int:
-    """Every variant × candidate setting; one line each as it finishes, then the whole table."""
-    candidates = runs(base_settings(args), [*CANDIDATES, *args.tries], with_base=not args.no_base)
-    url = args.engine_url or _local_engine_url()
+    """Every variant × candidate setting; one line each as it finishes, then the whole table and, per
+    candidate, its worst and mean Δ AUC over the variants (what the defaults are chosen on)."""
+    candidates = runs(base_settings(args), [*CANDIDATES, *args.tries, *grid(args.grid)], with_base=not args.no_base)
     rows: list[dict[str, Any]] = []
-    with FateFlowClient(url) as client:
+    with contextlib.ExitStack() as stack:
+        client = None if args.replay else stack.enter_context(FateFlowClient(args.engine_url or _local_engine_url()))
         for variant in panel_variants(args):
             federation = panel_federation(variant.parties)
             work = state_dir() / "bench" / "panel" / variant.key
@@ -227,6 +254,11 @@ def panel(args: argparse.Namespace) -> int:
             prepared, train, test = prepare_pooled(source, federation, work, args.seed)
             central, _ = centralized_scores(train, test)
             print(f"centralized  AUC {central['auc']:.4f}  AUPRC {central['average_precision']:.4f}")
+            if client is None:
+                for settings in candidates:
+                    done = replayed_run(prepared, test, settings, central, args.seed)
+                    rows.append({"variant": variant, "settings": settings, "central": central, **done})
+                continue
             tables = party_tables(federation, f"panel_{variant.key}".replace(".", "_"))
             upload_tables(client, tables, prepared, timeout=args.timeout, reuse=True)
             try:
@@ -237,18 +269,57 @@ def panel(args: argparse.Namespace) -> int:
                 for table in tables:
                     client.table_delete(table.namespace, table.name)
     print_panel(rows)
+    print_summary(rows)
     return 0
+
+
+def replayed_run(prepared: list[PreparedParty], test: pd.DataFrame, settings: TrainSettings,
+                 central: dict[str, float], seed: int) -> dict[str, Any]:
+    """bench/fedsim.py's replay of the federated job on the same prepared party rows and held-out rows."""
+    import fedsim
+
+    features = list(schema.FEATURE_COLUMNS)
+    parts = [(frame[features].to_numpy(), frame[schema.LABEL].to_numpy())
+             for frame in (load_prepared(p.train_csv) for p in prepared)]
+    started = time.monotonic()
+    weights = fedsim.train(parts, fedsim.setting_of(settings.as_dict()), seed=seed)
+    federated = binary_scores(test[schema.LABEL].to_numpy(), fedsim.scores(weights, test[features].to_numpy()))
+    print(f"replayed     ({knob_text(settings)}):  AUC {federated['auc']:.4f}  "
+          f"AUPRC {federated['average_precision']:.4f}  Δ AUC {federated['auc'] - central['auc']:+.4f}")
+    sys.stdout.flush()
+    return {"federated": federated, "seconds": time.monotonic() - started, "how": "replay"}
 
 
 def print_panel(rows: list[dict[str, Any]]) -> None:
     """The panel as a Markdown table (what the README shows)."""
-    print("\n| variant | setting | AUC central | AUC federated | Δ AUC | AUPRC central | AUPRC federated | job s |")
+    print("\n| variant | setting | AUC central | AUC federated | Δ AUC | AUPRC central | AUPRC federated | "
+          "FATE job s |")
     print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         central, federated = row["central"], row["federated"]
+        wall = "replay" if row.get("how") == "replay" else f"{row['seconds']:.0f}"
         print(f"| {row['variant'].label()} | {knob_text(row['settings'])} | {central['auc']:.4f} | "
               f"{federated['auc']:.4f} | {federated['auc'] - central['auc']:+.4f} | "
-              f"{central['average_precision']:.4f} | {federated['average_precision']:.4f} | {row['seconds']:.0f} |")
+              f"{central['average_precision']:.4f} | {federated['average_precision']:.4f} | {wall} |")
+
+
+def print_summary(rows: list[dict[str, Any]]) -> None:
+    """Per candidate over the variants it ran on: worst and mean Δ AUC and Δ AUPRC, variants within 0.005."""
+    by: dict[TrainSettings, list[dict[str, Any]]] = {}
+    for row in rows:
+        by.setdefault(row["settings"], []).append(row)
+    print("\n| setting | variants | within 0.005 AUC | worst Δ AUC | mean Δ AUC | worst Δ AUPRC | mean Δ AUPRC |")
+    print("|---|---|---|---|---|---|---|")
+    ranked = sorted(by.items(), key=lambda item: -min(_delta(r, "auc") for r in item[1]))
+    for settings, runs_ in ranked:
+        auc = [_delta(r, "auc") for r in runs_]
+        ap = [_delta(r, "average_precision") for r in runs_]
+        print(f"| {knob_text(settings)} | {len(runs_)} | {sum(d >= -0.005 for d in auc)} | {min(auc):+.4f} | "
+              f"{np.mean(auc):+.4f} | {min(ap):+.4f} | {np.mean(ap):+.4f} |")
+
+
+def _delta(row: dict[str, Any], metric: str) -> float:
+    return float(row["federated"][metric] - row["central"][metric])
 
 
 def knob_text(settings: TrainSettings) -> str:
@@ -275,7 +346,7 @@ def federated_run(client: FateFlowClient, federation: Federation, tables: list[P
           f"AUPRC {federated['average_precision'] - central['average_precision']:+.4f}   "
           f"ratio federated / centralized AUC: {federated['auc'] / central['auc']:.4f}")
     sys.stdout.flush()
-    return {"federated": federated, "seconds": seconds, "job_id": submitted.job_id}
+    return {"federated": federated, "seconds": seconds, "job_id": submitted.job_id, "how": "FATE"}
 
 
 def _local_engine_url() -> str:

@@ -24,8 +24,9 @@ from fateops.registry import ModelRegistry, PromotionRule
 RECORDS = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline" / "evaluation_guest_records.json"
 
 
-def test_settings_from_params_take_the_dag_names_and_keep_the_seeds_defaults() -> None:
-    assert TrainSettings.from_params({}) == TrainSettings(epochs=5, batch_size=100, learning_rate=0.15,
+def test_settings_from_params_take_the_dag_names_and_keep_the_panel_defaults() -> None:
+    # The defaults chosen on bench/parity.py's panel (README, "Training defaults").
+    assert TrainSettings.from_params({}) == TrainSettings(epochs=5, batch_size=200, learning_rate=1.0,
                                                           penalty="l2", alpha=1e-5, optimizer="sgd")
     chosen = TrainSettings.from_params({"epochs": "10", "learning_rate": 0.3, "penalty": "L1", "optimizer": "ADAM",
                                         "auc_threshold": 0.9})
@@ -46,7 +47,10 @@ def test_train_job_trains_on_train_tables_and_evaluates_every_test_table() -> No
     assert spec["conf"]["task"]["timeout"] == 900
     assert set(spec["tasks"]) == {"reader_0", "homo_lr_0", "reader_2", "homo_lr_1", "evaluation_0"}
     assert spec["tasks"]["homo_lr_0"]["parameters"]["epochs"] == 7
-    assert spec["tasks"]["homo_lr_0"]["parameters"]["optimizer"]["optimizer_params"] == {"lr": 0.15}
+    assert spec["tasks"]["homo_lr_0"]["parameters"]["optimizer"] == {
+        "alpha": 1e-5, "method": "sgd", "optimizer_params": {"lr": 1.0}, "penalty": "l2"}
+    assert spec["tasks"]["homo_lr_0"]["parameters"]["batch_size"] == 200
+    assert spec["tasks"]["homo_lr_1"]["parameters"]["batch_size"] == 200  # the test rows scored in big batches
     assert spec["party_tasks"]["guest_9999"]["tasks"]["reader_0"]["parameters"] == {
         "name": "creditcard_9999_train", "namespace": "ns"}
     assert spec["party_tasks"]["host_10000"]["tasks"]["reader_2"]["parameters"] == {
@@ -82,7 +86,8 @@ def _result(job: str, auc: float | None) -> TrainResult:
 def test_registration_applies_the_promotion_rule(tmp_path: Path) -> None:
     registry = ModelRegistry(tmp_path, rule=PromotionRule(threshold=0.9, tolerance=0.01))
     first = register_result(_result("j1", 0.95), registry, dataset={"tables": ["fate://ns/a"]})
-    assert first.was_promoted and first.params["epochs"] == 5 and first.dataset == {"tables": ["fate://ns/a"]}
+    assert first.was_promoted and first.params["epochs"] == TrainSettings().epochs
+    assert first.dataset == {"tables": ["fate://ns/a"]}
     assert not register_result(_result("j2", 0.93), registry).was_promoted
     assert registry.promoted().job_id == "j1"
     with pytest.raises(FateFlowError, match="no AUC"):
@@ -94,5 +99,16 @@ def test_train_result_keeps_every_partys_scores_from_its_own_records() -> None:
     result = train_result(load_federation(), {"9999": records, "10000": []}, job_id="j", model_id="m",
                           model_version=0, settings=TrainSettings())
     assert result.model_version == "0" and result.parties["10000"] == {}
-    assert result.auc == pytest.approx(0.9221141581632654) and result.settings["epochs"] == 5
+    assert result.auc == pytest.approx(0.9221141581632654) and result.settings == TrainSettings().as_dict()
     assert TrainResult(**result.as_dict()) == result  # what travels through XCom rebuilds the same result
+
+
+
+def test_the_trigger_forms_training_defaults_are_the_panel_defaults() -> None:
+    """A DAG run with an untouched form trains exactly TrainSettings() — one source for the chosen values."""
+    from fateops.airflow.pipeline_params import train_params
+
+    params = train_params()
+    assert TrainSettings.from_params({name: param.value for name, param in params.items()}) == TrainSettings()
+    for name in ("epochs", "batch_size", "learning_rate", "alpha", "optimizer"):
+        assert "panel" in str(params[name].description), f"{name}: its description says why (the panel)"
