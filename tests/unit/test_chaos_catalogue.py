@@ -206,3 +206,24 @@ def test_select_drills_reads_the_shape_from_the_federation() -> None:
     assert has_sites("local", sites) and not has_sites("local", single) and not has_sites("kubernetes", sites)
     assert "t4-broker-restart" in {d.id for d in select_drills(load_catalogue(), "local", (), sites)}
     assert "t4-broker-restart" not in {d.id for d in select_drills(load_catalogue(), "local", (), single)}
+
+
+def test_task_running_waits_until_every_party_executor_started_the_task() -> None:
+    """FATE flags a task running at every party before its start command reaches them: a fault in between
+    hits the scheduler, not the running task — the injection point waits for each party's own executor."""
+    from fateops.chaos.injectors import JobRef
+    from fateops.chaos.workload import _hit
+    from fateops.fate.models import JobSnapshot, TaskInfo
+
+    def snap(host_party_status: str) -> JobSnapshot:
+        rows = [{"task_name": "homo_lr_0", "role": "guest", "party_id": "9999", "status": "running",
+                 "party_status": "running"},
+                {"task_name": "homo_lr_0", "role": "host", "party_id": "10000", "status": "running",
+                 "party_status": host_party_status}]
+        return JobSnapshot.from_api("j1", [], [TaskInfo.from_api({"job_id": "j1", **r}) for r in rows])
+
+    drill = load_catalogue().get("t4-exchange-traffic-server")
+    ref = JobRef("j1", "host", "10000", "homo_lr_0")
+    assert not _hit(snap("waiting"), drill, ref)  # flagged running, executor not started yet
+    assert _hit(snap("running"), drill, ref)
+    assert _hit(snap("success"), drill, ref)  # a party that already finished its part counts as started

@@ -246,7 +246,7 @@ class DrillRunner:
                 if injector.before_submit:
                     injector.attach(ref)
                 else:
-                    with self.ctx.fate_client(read_timeout=30) as client:
+                    with self.ctx.job_client(read_timeout=30) as client:  # every party's rows
                         wait_for_injection_point(client, drill, ref, log=self._log)
                     injector.inject(ref)
                     clock.mark("injected")

@@ -86,18 +86,31 @@ def build_job(drill: Drill, ctx: DrillContext, injector: Injector) -> DrillJob:
                                   f"{table.namespace}/{table.name}, guest {guest}, hosts {hosts}")
 
 
+def _started(task: TaskInfo) -> bool:
+    """The party's own executor runs (or already ran) this task — not only the federated flag."""
+    return task.party_status is JobStatus.RUNNING or task.party_status.is_terminal
+
+
 def _hit(snap: JobSnapshot, drill: Drill, job: JobRef) -> bool:
     if drill.inject_when == "job_running":
         return snap.overall_status is JobStatus.RUNNING
     if drill.inject_when == "task_running":
-        return any(t.task_name == drill.task_to_hit and t.role == job.role and t.party_id == job.party_id
-                   and t.status is JobStatus.RUNNING for t in snap.tasks)
+        rows = [t for t in latest_versions(list(snap.tasks)) if t.task_name == drill.task_to_hit]
+        return any(t.role == job.role and t.party_id == job.party_id and t.status is JobStatus.RUNNING
+                   for t in rows) and all(_started(t) for t in rows)
     return True
 
 
-def wait_for_injection_point(client: FateFlowClient, drill: Drill, job: JobRef, *, log: Log,
+def wait_for_injection_point(client: JobReader, drill: Drill, job: JobRef, *, log: Log,
                              deadline_s: float = START_DEADLINE_S, poll_s: float = 0.5) -> None:
-    """Block until the drill's trigger holds (e.g. homo_lr_0 running at guest:9999)."""
+    """Block until the drill's trigger holds (e.g. homo_lr_0 running at guest:9999).
+
+    ``task_running`` waits until the task is running at the target party *and* every party's own executor
+    has started it: FATE marks a task running everywhere before its federated "start" command reaches the
+    parties, and a fault that lands in between (a stopped Exchange) loses that command — a different
+    scenario (FATE 2.2 then gives the job up at the initiator and cannot tell the others) than a fault
+    during the running task, which is what the drills describe.
+    """
     deadline = time.monotonic() + deadline_s
     while True:
         snap = client.query_job(job.job_id)
