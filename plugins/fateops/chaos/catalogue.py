@@ -107,7 +107,7 @@ class FaultSpec(_Strict):
                 known = STATEFUL_COMPONENTS
             if self.component not in known:
                 raise ValueError(f"component {self.component!r} is not one of {', '.join(known)} ({self.chart})")
-        if self.action == "pause_engine" and self.duration_s is None and backend != "local":
+        if self.action == "pause_engine" and self.duration_s is None and backend not in ("local", "local_sites"):
             raise ValueError("pause_engine needs duration_s")
 
 
