@@ -104,8 +104,8 @@ def test_after_training_each_party_storage_holds_only_its_own_rows(
         text, planted[party] = _party_rows(party, rng, 240)
         csv = tmp_path / f"{party}.csv"
         csv.write_text(text)
-        tables[party] = TableRef("privacy", f"p{party}_{planted[party][0].decode()}")
-        planted[party].append(tables[party].name.encode())
+        # the table's *name* is job metadata every party's DAG carries: it must not hold the tag
+        tables[party] = TableRef("privacy", f"p{party}_{uuid.uuid4().hex[:12]}")
         upload = client.upload_file(csv, tables[party].namespace, tables[party].name, csv_meta(), partitions=1)
         wait_for_job(client, upload.job_id, timeout_s=300, poll_s=1, log=lambda _: None).raise_for_status()
     job = homo_lr_train_job(9999, [10000], 9999, tables[9999], [tables[10000]], evaluate=False, timeout=600,
