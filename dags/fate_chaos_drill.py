@@ -103,7 +103,7 @@ def fate_chaos_drill() -> None:
 
         federation = federation_from(params["federation"])
         party = allowed_party(federation, params["party_id"])
-        drills = select_drills(load_catalogue(params["catalogue"]), params["backend"], params["drills"])
+        drills = select_drills(load_catalogue(params["catalogue"]), params["backend"], params["drills"], federation)
         mode = "DRY RUN" if params["dry_run"] else "LIVE"
         print(f"{mode}: {len(drills)} drill(s) on {params['backend']} against party {party.label}, one at a time")
         for drill in drills:

@@ -25,7 +25,7 @@ def test_every_row_of_tables_4_and_5_host_vm_and_disk_is_a_drill() -> None:
     for d in cat.drills:
         by_table.setdefault(d.table, set()).add(d.id)
     # table 4: FATE Flow, MySQL, Nginx, Pulsar, HDFS datanode, Spark master/worker, HDFS namenode, the exchange
-    components = {d.fault("kubernetes").component for d in cat.drills if d.table == "4"}
+    components = {d.fault("kubernetes").component for d in cat.drills if d.table == "4" and "kubernetes" in d.faults}
     assert components == {"python", "mysql", "nginx", "pulsar", "datanode", "spark-master", "spark-worker",
                           "namenode", "traffic-server"}
     assert {d.fault("kubernetes").chart for d in cat.drills if d.id.startswith("t4-exchange")} == {"fate-exchange"}
@@ -55,7 +55,8 @@ def test_expected_outcomes_are_the_seeds(drill_id: str, expected: str) -> None:
 
 def test_recovery_slos_are_the_seeds_numbers() -> None:
     cat = load_catalogue()
-    assert {d.recovery_slo_s for d in cat.drills if d.table == "4"} == {30}  # FLC pod back < 30 s
+    assert {d.recovery_slo_s for d in cat.drills if d.table == "4" and d.id != "t4-broker-restart"} == {30}  # FLC pod
+    assert cat.get("t4-broker-restart").recovery_slo_s == 60  # no seed row: a RabbitMQ node's boot, with headroom
     assert cat.get("vm-crash-ha").recovery_slo_s == 60  # HA restarts a crashed VM < 1 min
     assert cat.get("host-failure-ha").recovery_slo_s == 60
     assert cat.get("vm-worker-power-off").recovery_slo_s == 300  # TKG restarts a powered-off VM < 5 min
@@ -153,3 +154,77 @@ def test_recovery_deadline_leaves_room_to_measure_a_missed_slo() -> None:
     assert drill.recovery_deadline > drill.recovery_slo_s
     assert load_catalogue().get("t4-hdfs-namenode").task_to_hit == "homo_lr_0"
     assert load_catalogue().get("t4-fateflow").task_to_hit == "toy_example_0"
+
+
+def test_the_federations_shape_picks_the_local_fault() -> None:
+    """One shared engine: the ``local`` faults only; a site per party: ``local_sites`` first, else ``local``."""
+    cat = load_catalogue()
+    cut = cat.get("t5-network-cut-restored")
+    assert cut.fault("local").action == "pause_engine"  # one engine: its server SIGSTOPped
+    assert cut.fault("local", sites=True).action == "cut_exchange_route"  # sites: the route removed at the Exchange
+    assert cut.fault("local", sites=True).duration_s == 20
+    assert cat.get("t5-network-cut-permanent").fault("local", sites=True).duration_s is None
+    assert cat.get("t5-fateflow-one-party").fault("local", sites=True).action == "kill_engine"
+    assert cat.get("t4-exchange-traffic-server").fault("local", sites=True).action == "restart_exchange"
+    assert cat.get("t4-broker-restart").fault("local", sites=True).action == "restart_broker"
+    assert cat.get("t4-hdfs-namenode").fault("local", sites=True).action == "kill_task"  # falls back to `local`
+    assert cat.get("t4-broker-restart").expected == "fails_then_resumes_with_rerun"
+    assert cat.get("t4-broker-restart").backends == ("local",)
+
+
+def test_sites_only_drills_are_offered_only_to_a_federation_with_sites() -> None:
+    cat = load_catalogue()
+    one_engine = {d.id for d in cat.for_backend("local")}
+    sites = {d.id for d in cat.for_backend("local", sites=True)}
+    sites_only = {"t4-exchange-traffic-server", "t4-broker-restart", "t5-fateflow-one-party"}
+    assert sites - one_engine == sites_only
+    assert one_engine <= sites  # every one-engine drill also runs against a party's own site
+    assert [d.id for d in cat.select("local", ["t4-broker-restart"], sites=True)] == ["t4-broker-restart"]
+    with pytest.raises(ConfigError) as err:
+        cat.select("local", ["t4-broker-restart"])
+    assert "local_sites" in err.value.message and "federation.local.yaml" in err.value.fix
+    with pytest.raises(ConfigError, match="cannot run on kubernetes"):
+        cat.get("t4-broker-restart").fault("kubernetes")
+
+
+def test_site_actions_are_refused_under_the_one_engine_key(shipped: dict[str, Any]) -> None:
+    i = _row(shipped, "t5-network-cut-restored")
+    bad = _with(shipped, i, faults={"local": {"action": "cut_exchange_route"}})
+    with pytest.raises(ConfigError) as err:
+        parse_catalogue(bad, source="drills.yaml")
+    assert err.value.field == f"drills[{i}] (id t5-network-cut-restored)"
+    assert "cannot run on local" in err.value.message
+    with pytest.raises(ConfigError, match="local_sites"):
+        parse_catalogue(_with(shipped, i, faults={"local_site": {"action": "cut_exchange_route"}}))
+
+
+def test_select_drills_reads_the_shape_from_the_federation() -> None:
+    from fateops.chaos.plan import has_sites, select_drills
+    from fateops.federation import load_federation
+    from fateops.paths import CONFIGS_DIR
+
+    sites, single = (load_federation(CONFIGS_DIR / f"federation.{n}.yaml") for n in ("local", "single"))
+    assert has_sites("local", sites) and not has_sites("local", single) and not has_sites("kubernetes", sites)
+    assert "t4-broker-restart" in {d.id for d in select_drills(load_catalogue(), "local", (), sites)}
+    assert "t4-broker-restart" not in {d.id for d in select_drills(load_catalogue(), "local", (), single)}
+
+
+def test_task_running_waits_until_every_party_executor_started_the_task() -> None:
+    """FATE flags a task running at every party before its start command reaches them: a fault in between
+    hits the scheduler, not the running task — the injection point waits for each party's own executor."""
+    from fateops.chaos.injectors import JobRef
+    from fateops.chaos.workload import _hit
+    from fateops.fate.models import JobSnapshot, TaskInfo
+
+    def snap(host_party_status: str) -> JobSnapshot:
+        rows = [{"task_name": "homo_lr_0", "role": "guest", "party_id": "9999", "status": "running",
+                 "party_status": "running"},
+                {"task_name": "homo_lr_0", "role": "host", "party_id": "10000", "status": "running",
+                 "party_status": host_party_status}]
+        return JobSnapshot.from_api("j1", [], [TaskInfo.from_api({"job_id": "j1", **r}) for r in rows])
+
+    drill = load_catalogue().get("t4-exchange-traffic-server")
+    ref = JobRef("j1", "host", "10000", "homo_lr_0")
+    assert not _hit(snap("waiting"), drill, ref)  # flagged running, executor not started yet
+    assert _hit(snap("running"), drill, ref)
+    assert _hit(snap("success"), drill, ref)  # a party that already finished its part counts as started

@@ -94,3 +94,27 @@ def test_parties_are_asked_separately_only_when_they_have_their_own_connections(
 
     assert party_conn_ids("federation.local.yaml") == {"9999": "fateflow_9999", "10000": "fateflow_10000"}
     assert party_conn_ids("federation.single.yaml") == {}
+
+
+def test_task_rows_come_from_each_party_own_site_and_a_silent_site_adds_none() -> None:
+    from fateops.fate.models import TaskInfo
+
+    def task(party: str, version: int) -> TaskInfo:
+        return TaskInfo.from_api({"job_id": "j1", "task_name": "toy_example_0", "role": "guest" if party == "9999"
+                                  else "host", "party_id": party, "status": "success", "task_version": version})
+
+    class _Tasks(_Site):
+        def __init__(self, rows: list[TaskInfo] | Exception) -> None:
+            super().__init__(_own("9999", "guest", "success"))
+            self.rows = rows
+
+        def query_tasks(self, job_id: str) -> list[TaskInfo]:
+            if isinstance(self.rows, Exception):
+                raise self.rows
+            return self.rows
+
+    # a site answering with another party's rows (a stale view) does not speak for that party
+    both = SitesJobClient({9999: _Tasks([task("9999", 1), task("10000", 0)]), 10000: _Tasks([task("10000", 1)])})
+    assert sorted((t.party_id, t.task_version) for t in both.query_tasks("j1")) == [("10000", 1), ("9999", 1)]
+    silent = SitesJobClient({9999: _Tasks([task("9999", 0)]), 10000: _Tasks(FateFlowUnavailable("refused"))})
+    assert [t.party_id for t in silent.query_tasks("j1")] == ["9999"]

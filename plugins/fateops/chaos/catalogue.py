@@ -27,8 +27,10 @@ __all__ = [
     "Backend",
     "Catalogue",
     "Drill",
+    "FaultKey",
     "FaultSpec",
     "Outcome",
+    "fault_key",
     "load_catalogue",
     "parse_catalogue",
 ]
@@ -37,6 +39,9 @@ DEFAULT_CATALOGUE_FILE = CONFIGS_DIR / "drills.yaml"
 
 Backend = Literal["local", "kubernetes", "vsphere"]
 BACKENDS: tuple[Backend, ...] = get_args(Backend)
+#: The keys of a drill's ``faults``: a backend, or ``local_sites`` — the local backend when the federation runs
+#: a site per party (``local_sites:``), where a fault can hit one party's own site, its broker or the Exchange.
+FaultKey = Literal["local", "local_sites", "kubernetes", "vsphere"]
 Outcome = Literal["continues_to_success", "fails_on_all_parties", "times_out", "fails_then_resumes_with_rerun",
                   "no_impact"]
 Table = Literal["4", "5", "host-vm", "disk"]
@@ -44,8 +49,10 @@ JobKind = Literal["toy", "homo_lr", "none"]
 InjectWhen = Literal["before_submit", "job_running", "task_running", "immediately"]
 Preserved = Literal["job_history", "tables", "models", "pvc_binding"]
 Action = Literal[
-    # local: the embedded standalone engine (or, with local_sites:, the party's own site), the local Exchange
-    "kill_engine", "pause_engine", "kill_task", "remove_table", "cut_exchange_route",
+    # local: the embedded standalone engine (or, with local_sites:, the party's own site)
+    "kill_engine", "pause_engine", "kill_task", "remove_table",
+    # local_sites: the local Exchange (traffic-server) and the party's own RabbitMQ node
+    "cut_exchange_route", "restart_exchange", "restart_broker",
     # kubernetes: a party's (or the exchange's) pods, deployments and network
     "delete_pods", "scale_to_zero", "network_cut", "delete_pvc_pod",
     # any backend with a FATE Flow: a job error at one party (its table is missing)
@@ -54,16 +61,23 @@ Action = Literal[
     "power_off_vm", "host_failure", "maintenance_mode",
 ]
 
-#: Which actions each backend can run (the injector registry implements exactly these).
-ACTIONS: dict[Backend, frozenset[str]] = {
-    "local": frozenset({"kill_engine", "pause_engine", "kill_task", "remove_table", "missing_table",
-                        "cut_exchange_route"}),
+_ENGINE_ACTIONS = frozenset({"kill_engine", "pause_engine", "kill_task", "remove_table", "missing_table"})
+#: Which actions each fault key can run (the injector registry implements exactly these). A site is an engine
+#: of its own, so every engine action also runs under ``local_sites`` (it hits the drilled party's site only).
+ACTIONS: dict[FaultKey, frozenset[str]] = {
+    "local": _ENGINE_ACTIONS,
+    "local_sites": _ENGINE_ACTIONS | {"cut_exchange_route", "restart_exchange", "restart_broker"},
     "kubernetes": frozenset({"delete_pods", "scale_to_zero", "network_cut", "delete_pvc_pod", "missing_table"}),
     "vsphere": frozenset({"power_off_vm", "host_failure", "maintenance_mode"}),
 }
 _NEEDS_COMPONENT = frozenset({"delete_pods", "scale_to_zero", "delete_pvc_pod"})
 NEEDS_JOB = frozenset({"kill_task", "missing_table", "remove_table"})
 _DEFAULT_TASK = {"toy": "toy_example_0", "homo_lr": "homo_lr_0"}
+
+
+def fault_key(backend: str, *, sites: bool) -> str:
+    """The ``faults`` key a drill looks up first: ``local_sites`` for local with a site per party."""
+    return "local_sites" if backend == "local" and sites else backend
 
 
 class _Strict(BaseModel):
@@ -80,7 +94,7 @@ class FaultSpec(_Strict):
     duration_s: float | None = Field(default=None, gt=0, le=3600)
     pods: int | None = Field(default=None, ge=1, description="delete_pods: how many pods (default: all)")
 
-    def check(self, backend: Backend) -> None:
+    def check(self, backend: FaultKey) -> None:
         """Backend/action/parameter consistency (raises ValueError with the field to fix)."""
         if self.action not in ACTIONS[backend]:
             raise ValueError(f"action {self.action!r} cannot run on {backend}; "
@@ -93,7 +107,7 @@ class FaultSpec(_Strict):
                 known = STATEFUL_COMPONENTS
             if self.component not in known:
                 raise ValueError(f"component {self.component!r} is not one of {', '.join(known)} ({self.chart})")
-        if self.action == "pause_engine" and self.duration_s is None and backend != "local":
+        if self.action == "pause_engine" and self.duration_s is None and backend not in ("local", "local_sites"):
             raise ValueError("pause_engine needs duration_s")
 
 
@@ -117,7 +131,7 @@ class Drill(_Strict):
     job_timeout_s: int = Field(default=900, ge=60, le=72 * 3600)
     resubmit: bool = False
     preserved: tuple[Preserved, ...] = ("job_history", "tables", "models")
-    faults: dict[Backend, FaultSpec] = Field(min_length=1)
+    faults: dict[FaultKey, FaultSpec] = Field(min_length=1)
     notes: str = ""
 
     @model_validator(mode="after")
@@ -140,7 +154,12 @@ class Drill(_Strict):
     # -- derived -----------------------------------------------------------------------------------
     @property
     def backends(self) -> tuple[Backend, ...]:
-        return tuple(b for b in BACKENDS if b in self.faults)
+        return tuple(b for b in BACKENDS if b in self.faults or (b == "local" and "local_sites" in self.faults))
+
+    def runs_on(self, backend: str, *, sites: bool = False) -> bool:
+        """This drill has a fault for ``backend`` in this federation shape (see :meth:`fault`)."""
+        key = fault_key(backend, sites=sites)
+        return key in self.faults or (key == "local_sites" and "local" in self.faults)
 
     def fault_actions(self) -> set[str]:
         """Every action this drill takes on any backend."""
@@ -157,12 +176,24 @@ class Drill(_Strict):
         fails the SLO) rather than cut off at it."""
         return self.recovery_deadline_s or max(2 * self.recovery_slo_s, self.recovery_slo_s + 30)
 
-    def fault(self, backend: Backend) -> FaultSpec:
-        try:
-            return self.faults[backend]
-        except KeyError:
-            raise ConfigError(f"drill {self.id} cannot run on {backend}", field="backend", value=backend,
-                              fix=f"it runs on: {', '.join(self.backends)}") from None
+    def fault(self, backend: str, *, sites: bool = False) -> FaultSpec:
+        """The fault to inject on ``backend``; ``sites`` = the federation runs a site per local party.
+
+        Local with sites: the ``local_sites`` fault when the drill has one (the Exchange, a broker, one
+        party's own site), else the ``local`` fault — aimed at the drilled party's own site. Local without
+        sites (one shared engine): only the ``local`` fault; a sites-only drill is not offered there.
+        """
+        key = fault_key(backend, sites=sites)
+        if key in self.faults:
+            return self.faults[key]
+        if key == "local_sites" and "local" in self.faults:
+            return self.faults["local"]
+        if backend == "local" and not sites and "local_sites" in self.faults:
+            raise ConfigError(f"drill {self.id} needs a site per party (local_sites:): one shared engine has no "
+                              "Exchange, broker or second FATE Flow to break", field="backend", value=backend,
+                              fix="run it with a federation that has `local_sites:` (federation.local.yaml)")
+        raise ConfigError(f"drill {self.id} cannot run on {backend}", field="backend", value=backend,
+                          fix=f"it runs on: {', '.join(self.backends)}")
 
 
 class Catalogue(_Strict):
@@ -187,19 +218,20 @@ class Catalogue(_Strict):
         raise ConfigError("unknown drill", field="drills", value=drill_id,
                           fix=f"use one of: {', '.join(d.id for d in self.drills)}")
 
-    def for_backend(self, backend: Backend) -> list[Drill]:
-        return [d for d in self.drills if backend in d.faults]
+    def for_backend(self, backend: str, *, sites: bool = False) -> list[Drill]:
+        """The drills with a fault for ``backend`` in this federation shape (``sites``: a site per party)."""
+        return [d for d in self.drills if d.runs_on(backend, sites=sites)]
 
-    def select(self, backend: str, ids: Iterable[str] = ()) -> list[Drill]:
+    def select(self, backend: str, ids: Iterable[str] = (), *, sites: bool = False) -> list[Drill]:
         """The drills to run: ``ids`` in catalogue order (all that apply to ``backend`` when empty)."""
         if backend not in BACKENDS:
             raise ConfigError("unknown backend", field="backend", value=backend, fix=f"use one of {BACKENDS}")
         wanted = list(dict.fromkeys(ids))
         if not wanted:
-            return self.for_backend(backend)  # type: ignore[arg-type]
+            return self.for_backend(backend, sites=sites)
         chosen = [self.get(i) for i in wanted]
         for drill in chosen:
-            drill.fault(backend)  # type: ignore[arg-type]
+            drill.fault(backend, sites=sites)
         order = {d.id: n for n, d in enumerate(self.drills)}
         return sorted(chosen, key=lambda d: order[d.id])
 

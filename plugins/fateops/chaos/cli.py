@@ -26,9 +26,12 @@ def _print(data: object) -> None:
 
 def _list(args: argparse.Namespace) -> int:
     from fateops.chaos.catalogue import load_catalogue
+    from fateops.chaos.plan import has_sites
+    from fateops.federation import load_federation
 
     catalogue = load_catalogue(args.catalogue)
-    drills = catalogue.for_backend(args.backend) if args.backend else list(catalogue.drills)
+    sites = has_sites(args.backend, load_federation(args.federation)) if args.backend == "local" else False
+    drills = catalogue.for_backend(args.backend, sites=sites) if args.backend else list(catalogue.drills)
     _print([{"id": d.id, "table": d.table, "title": d.title, "expected": d.expected, "backends": list(d.backends),
              "recovery_slo_s": d.recovery_slo_s} for d in drills])
     return 0
@@ -63,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
 
     federation = load_federation(args.federation)
     party = allowed_party(federation, args.party)
-    drills = select_drills(load_catalogue(args.catalogue), args.backend, args.drills)
+    drills = select_drills(load_catalogue(args.catalogue), args.backend, args.drills, federation)
     run_id = args.run_id or f"cli-{args.backend}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
     targets = Targets(vm_name=args.vm, host_name=args.host, node_name=args.node)
     with _vsphere(args.backend) as session, drill_context(
@@ -112,6 +115,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     listing = verbs.add_parser("list", help="the drill catalogue")
     listing.add_argument("--backend", choices=["local", "kubernetes", "vsphere"])
     listing.add_argument("--catalogue", default=None, help="drill catalogue (default: drills.yaml)")
+    listing.add_argument("--federation", default=None,
+                         help="local: its shape picks the drills (a site per party, or one engine)")
     listing.set_defaults(handler=_list)
 
     run = verbs.add_parser("run", help="run drills against one party (one at a time, always healed)")

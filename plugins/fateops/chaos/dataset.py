@@ -57,9 +57,10 @@ def drill_csv(rows: int = ROWS, *, seed: int = 11) -> Path:
     return path
 
 
-def upload_table(ctx: DrillContext, dataset: str | Path, namespace: str, name: str) -> int:
-    """Upload ``dataset`` as ``namespace/name`` and wait for FATE's conversion job; returns the row count."""
-    with ctx.fate_client(read_timeout=60) as client:
+def upload_table(ctx: DrillContext, dataset: str | Path, namespace: str, name: str, *, url: str = "") -> int:
+    """Upload ``dataset`` as ``namespace/name`` (at ``url``, default the drilled party's FATE Flow) and wait
+    for FATE's conversion job; returns the row count."""
+    with ctx.fate_client(read_timeout=60, url=url) as client:
         result = client.upload_file(Path(dataset), namespace, name, csv_meta(), partitions=2)
         outcome = wait_for_job(client, result.job_id, timeout_s=UPLOAD_DEADLINE_S, poll_s=2.0, log=lambda _: None)
         if outcome.status != "success":
@@ -72,12 +73,14 @@ def upload_table(ctx: DrillContext, dataset: str | Path, namespace: str, name: s
 
 
 def ensure_drill_table(ctx: DrillContext) -> TableRef:
-    """The drill table exists at the context's FATE Flow (uploaded when missing); sets ``ctx.table/dataset``."""
+    """The drill table exists at the context's FATE Flow — at every party's own site in multi-site mode, since
+    each party reads its own copy — (uploaded where missing); sets ``ctx.table/dataset``."""
     path = drill_csv()
     ctx.dataset = str(path)
     ctx.table = DRILL_TABLE
-    with ctx.fate_client(read_timeout=30) as client:
-        info = client.table_query(DRILL_TABLE.namespace, DRILL_TABLE.name)
-    if info is None or info.count != ROWS:
-        upload_table(ctx, path, DRILL_TABLE.namespace, DRILL_TABLE.name)
+    for url in sorted(set(ctx.site_urls.values())) or [ctx.fateflow_url]:
+        with ctx.fate_client(read_timeout=30, url=url) as client:
+            info = client.table_query(DRILL_TABLE.namespace, DRILL_TABLE.name)
+        if info is None or info.count != ROWS:
+            upload_table(ctx, path, DRILL_TABLE.namespace, DRILL_TABLE.name, url=url)
     return DRILL_TABLE

@@ -22,7 +22,8 @@ from fateops.chaos.scorecard import Scorecard
 from fateops.exceptions import DrillError
 from fateops.federation import Federation, Party
 
-__all__ = ["Targets", "allowed_party", "drill_context", "heal_ledger", "heal_record", "run_drills", "select_drills"]
+__all__ = ["Targets", "allowed_party", "drill_context", "has_sites", "heal_ledger", "heal_record", "run_drills",
+           "select_drills"]
 
 log = logging.getLogger(__name__)
 Log = Callable[[str], None]
@@ -48,9 +49,24 @@ def allowed_party(federation: Federation, party_id: int | str) -> Party:
     return party
 
 
-def select_drills(catalogue: Catalogue, backend: str, ids: Iterable[str] = ()) -> list[Drill]:
-    """The drills to run (all that apply to ``backend`` when ``ids`` is empty), in catalogue order."""
-    chosen = catalogue.select(backend, [i for i in ids if i])
+def has_sites(backend: str, federation: Federation | None) -> bool:
+    """The federation's shape picks a drill's local fault: a site per party (``local_sites:``) or one engine."""
+    if backend != "local" or federation is None:
+        return False
+    from fateops.engine.sites import uses_sites
+
+    return uses_sites(federation)
+
+
+def select_drills(catalogue: Catalogue, backend: str, ids: Iterable[str] = (),
+                  federation: Federation | None = None) -> list[Drill]:
+    """The drills to run (all that apply to ``backend`` when ``ids`` is empty), in catalogue order.
+
+    With ``federation`` its shape decides what ``local`` offers: the ``local_sites`` faults (the Exchange, a
+    broker, one party's own site) when it runs a site per party, only the one-engine ``local`` faults otherwise.
+    """
+    sites = has_sites(backend, federation)
+    chosen = catalogue.select(backend, [i for i in ids if i], sites=sites)
     if not chosen:
         raise DrillError(f"no drill of the catalogue runs on {backend}", fix="pick another backend")
     return chosen
@@ -76,8 +92,14 @@ def drill_context(backend: str, federation: Federation, party: Party, *, fateflo
             from fateops.engine import LocalEngine
             from fateops.engine.sites import LocalSites, uses_sites
 
-            # multi-site: the party's OWN FATE Flow is the target (the other site keeps serving)
-            ctx.engine = LocalSites(federation).site(party).engine if uses_sites(federation) else LocalEngine()
+            # multi-site: the party's OWN FATE Flow is the target (the other site keeps serving); jobs are
+            # submitted at the initiator's site and watched at every site
+            if uses_sites(federation):
+                sites = LocalSites(federation)
+                ctx.engine = sites.site(party).engine
+                ctx.site_urls = sites.urls()
+            else:
+                ctx.engine = LocalEngine()
             ctx.fateflow_url = ctx.fateflow_url or ctx.engine.config.base_url
         if party.kubernetes is not None and resolver is not None and backend in ("kubernetes", "vsphere"):
             ctx.kube = resolver(party.kubernetes.connection).api_client()

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from fateops.chaos.catalogue import NEEDS_JOB, Drill
+from fateops.chaos.catalogue import NEEDS_JOB, Drill, FaultSpec
 from fateops.chaos.dataset import assign_drill_table, ensure_drill_table
 from fateops.chaos.injectors import DrillContext, Injector, JobRef, build_injector
 from fateops.chaos.ledger import FaultRecord, Ledger
@@ -80,8 +80,8 @@ class _JobWait(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        try:
-            with self.ctx.fate_client(read_timeout=10) as client:
+        try:  # every party's own site in multi-site mode: the verdict sees every party
+            with self.ctx.job_client(read_timeout=10) as client:
                 self.outcome = wait_for_job(client, self.job_id, timeout_s=self.timeout_s, poll_s=2.0, log=self.log)
         except BaseException as err:  # reported by the runner, never swallowed
             self.error = err
@@ -99,13 +99,17 @@ class DrillRunner:
         self._log = log or (lambda line: log_line(line))
         self._model_trained = False
 
+    def _spec(self, drill: Drill) -> FaultSpec:
+        """The drill's fault here: the federation's shape picks ``local_sites`` or ``local`` on local."""
+        return drill.fault(self.ctx.backend, sites=self.ctx.sites)
+
     # ------------------------------------------------------------------------------------- safety
     def check_safe(self, drill: Drill) -> None:
         party = self.ctx.party
         if party.chaos != "allowed":
             raise DrillError(f"party {party.label} is not marked 'chaos: allowed' in federation "
                              f"{self.ctx.federation.name!r}: refusing to drill it")
-        drill.fault(self.ctx.backend)
+        self._spec(drill)
         if self.ctx.backend in ("local", "kubernetes") and party.backend != self.ctx.backend:
             raise DrillError(f"party {party.label} runs on {party.backend}, not {self.ctx.backend}",
                              fix=f"choose backend={party.backend} or another party")
@@ -128,7 +132,7 @@ class DrillRunner:
 
     # -------------------------------------------------------------------------------------- plans
     def _new_result(self, drill: Drill) -> DrillResult:
-        spec = drill.fault(self.ctx.backend)
+        spec = self._spec(drill)
         return DrillResult(drill_id=drill.id, title=drill.title, table=drill.table, backend=self.ctx.backend,
                            party_id=self.ctx.party.party_id, action=spec.action, target=drill.target,
                            expected=drill.expected, recovery_slo_s=drill.recovery_slo_s,
@@ -147,7 +151,7 @@ class DrillRunner:
             return result
         if self.use_fate and (drill.job == "homo_lr" or "tables" in drill.preserved):
             assign_drill_table(self.ctx)
-        injector = build_injector(drill.fault(self.ctx.backend), self.ctx)
+        injector = build_injector(self._spec(drill), self.ctx)
         try:
             injector.preflight()
             steps.append("preflight: target found and healthy")
@@ -216,7 +220,7 @@ class DrillRunner:
 
     def _run(self, drill: Drill, result: DrillResult, clock: _Clock) -> None:
         self.check_safe(drill)
-        injector = build_injector(drill.fault(self.ctx.backend), self.ctx)
+        injector = build_injector(self._spec(drill), self.ctx)
         run_job = self.use_fate and drill.job != "none"
         if not run_job and injector.action in NEEDS_JOB:
             result.status, result.reasons = "skipped", [f"{drill.id} needs a FATE job, and this run has none"]
@@ -228,7 +232,7 @@ class DrillRunner:
         job = build_job(drill, self.ctx, injector) if run_job else None
         record = self.ledger.open(drill_id=drill.id, run_id=self.ctx.run_id, backend=self.ctx.backend,
                                   action=injector.action, party_id=self.ctx.party.party_id,
-                                  spec=drill.fault(self.ctx.backend).model_dump(mode="json"))
+                                  spec=self._spec(drill).model_dump(mode="json"))
         job_id: str | None = None
         try:
             if injector.before_submit:
@@ -242,7 +246,7 @@ class DrillRunner:
                 if injector.before_submit:
                     injector.attach(ref)
                 else:
-                    with self.ctx.fate_client(read_timeout=30) as client:
+                    with self.ctx.job_client(read_timeout=30) as client:  # every party's rows
                         wait_for_injection_point(client, drill, ref, log=self._log)
                     injector.inject(ref)
                     clock.mark("injected")
@@ -257,11 +261,13 @@ class DrillRunner:
             self._heal(injector, record, job_id, result)
 
     def _submit(self, job: DrillJob, result: DrillResult, clock: _Clock) -> str:
-        with self.ctx.fate_client(read_timeout=60) as client:
+        with self.ctx.initiator_client(read_timeout=60) as client:
             job_id = client.submit_job(job.schema).job_id
         clock.mark("submitted")
         result.job_ids.append(job_id)
-        self._say(result, f"submitted {job.description} as job {job_id} (target {job.role}:{self.ctx.party.party_id})")
+        where = f" at the initiator's site {self.ctx.initiator_url}" if self.ctx.sites else ""
+        self._say(result, f"submitted {job.description} as job {job_id}{where} "
+                          f"(target {job.role}:{self.ctx.party.party_id})")
         return job_id
 
     def _baseline(self, drill: Drill) -> Baseline | None:
@@ -344,19 +350,21 @@ class DrillRunner:
         rerun_seen: RerunSeen | None = None
         resubmitted: str | None = None
         if first is not None and job_id is not None:
-            with self.ctx.fate_client(read_timeout=60) as client:
-                job_seen = seen(client, first)
+            with self.ctx.initiator_client(read_timeout=60) as client, \
+                    self.ctx.job_client(read_timeout=60) as watch:
+                job_seen = seen(watch, first)
                 self._say(result, f"job {job_id}: {first.message}")
-                stop_if_running(client, job_id, self._log)
+                stop_if_running(watch, job_id, self._log)
                 if drill.expected == "fails_then_resumes_with_rerun" and first.status == "failed":
                     clock.mark("rerun_started")
-                    rerun_seen, _ = rerun_job(client, job_id, timeout_s=drill.wait_deadline_s, log=self._log)
+                    rerun_seen, _ = rerun_job(client, job_id, timeout_s=drill.wait_deadline_s, log=self._log,
+                                              watch=watch)
                     clock.mark("rerun_ended")
                     self._say(result, f"rerun: {rerun_seen.status}; re-ran {list(rerun_seen.rerun_tasks)}, "
                                       f"kept {list(rerun_seen.kept_tasks)}")
                 if drill.resubmit and job is not None and first.status != "success":
                     clock.mark("resubmitted")
-                    again = resubmit(client, job.schema, timeout_s=drill.job_timeout_s, log=self._log)
+                    again = resubmit(client, job.schema, timeout_s=drill.job_timeout_s, log=self._log, watch=watch)
                     clock.mark("resubmit_ended")
                     result.job_ids.append(again.job_id)
                     resubmitted = again.status
@@ -382,7 +390,7 @@ class DrillRunner:
             self._log(f"heal of {record.key} failed: {err}")
         if job_id is not None and self.use_fate:
             try:
-                with self.ctx.fate_client(read_timeout=30) as client:
+                with self.ctx.job_client(read_timeout=30) as client:
                     stop_if_running(client, job_id, self._log)
             except FateopsError as err:
                 self._log(f"could not check drill job {job_id}: {err.message}")

@@ -4,6 +4,11 @@ Jobs are tiny on purpose — the toy example, or a reader → homo-LR training o
 so a drill costs seconds of FATE time, yet every fault meets a real multi-party job. Waiting for a job to
 *end* is :func:`fateops.fate.watch.wait_for_job` (the one place job waiting lives); this module only
 waits for the *injection point* (a task running at the target party), which is a different question.
+
+With a site per party (``local_sites:``) a job is submitted and rerun at the initiator's site, but every
+wait and every look at its tasks goes through a ``watch`` client that asks each party's own FATE Flow
+(:class:`~fateops.fate.sitewatch.SitesJobClient`): one site lists only its own party's rows, and a drill's
+verdict must see every party — and say so when they disagree.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fateops.chaos.catalogue import Drill
 from fateops.chaos.injectors.base import DrillContext, Injector, JobRef
@@ -32,6 +37,14 @@ RERUN_SETTLE_S = 60.0
 TOY_DATA_NUM = 1000
 HOMO_LR = {"epochs": 8, "batch_size": 32, "learning_rate": 0.2}
 Log = Callable[[str], None]
+
+
+class JobReader(Protocol):
+    """What the follow-ups read of a job: one FATE Flow, or every party's own site merged."""
+
+    def query_job(self, job_id: str) -> JobSnapshot: ...
+    def query_tasks(self, job_id: str) -> list[TaskInfo]: ...
+    def stop_job(self, job_id: str) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -73,18 +86,31 @@ def build_job(drill: Drill, ctx: DrillContext, injector: Injector) -> DrillJob:
                                   f"{table.namespace}/{table.name}, guest {guest}, hosts {hosts}")
 
 
+def _started(task: TaskInfo) -> bool:
+    """The party's own executor runs (or already ran) this task — not only the federated flag."""
+    return task.party_status is JobStatus.RUNNING or task.party_status.is_terminal
+
+
 def _hit(snap: JobSnapshot, drill: Drill, job: JobRef) -> bool:
     if drill.inject_when == "job_running":
         return snap.overall_status is JobStatus.RUNNING
     if drill.inject_when == "task_running":
-        return any(t.task_name == drill.task_to_hit and t.role == job.role and t.party_id == job.party_id
-                   and t.status is JobStatus.RUNNING for t in snap.tasks)
+        rows = [t for t in latest_versions(list(snap.tasks)) if t.task_name == drill.task_to_hit]
+        return any(t.role == job.role and t.party_id == job.party_id and t.status is JobStatus.RUNNING
+                   for t in rows) and all(_started(t) for t in rows)
     return True
 
 
-def wait_for_injection_point(client: FateFlowClient, drill: Drill, job: JobRef, *, log: Log,
+def wait_for_injection_point(client: JobReader, drill: Drill, job: JobRef, *, log: Log,
                              deadline_s: float = START_DEADLINE_S, poll_s: float = 0.5) -> None:
-    """Block until the drill's trigger holds (e.g. homo_lr_0 running at guest:9999)."""
+    """Block until the drill's trigger holds (e.g. homo_lr_0 running at guest:9999).
+
+    ``task_running`` waits until the task is running at the target party *and* every party's own executor
+    has started it: FATE marks a task running everywhere before its federated "start" command reaches the
+    parties, and a fault that lands in between (a stopped Exchange) loses that command — a different
+    scenario (FATE 2.2 then gives the job up at the initiator and cannot tell the others) than a fault
+    during the running task, which is what the drills describe.
+    """
     deadline = time.monotonic() + deadline_s
     while True:
         snap = client.query_job(job.job_id)
@@ -101,7 +127,7 @@ def wait_for_injection_point(client: FateFlowClient, drill: Drill, job: JobRef, 
         time.sleep(poll_s)
 
 
-def seen(client: FateFlowClient, outcome: JobOutcome) -> JobSeen:
+def seen(client: JobReader, outcome: JobOutcome) -> JobSeen:
     """Reduce a wait's outcome (plus the job's task versions) to what the judge needs."""
     try:
         versions = [t.task_version for t in client.query_tasks(outcome.job_id)]
@@ -115,7 +141,7 @@ def _latest(tasks: list[TaskInfo]) -> dict[str, TaskInfo]:
     return {t.key: t for t in latest_versions(tasks)}
 
 
-def _settle(client: FateFlowClient, job_id: str, log: Log) -> dict[str, TaskInfo]:
+def _settle(client: JobReader, job_id: str, log: Log) -> dict[str, TaskInfo]:
     """Wait until every task of the ended job is in an end state too, and return them.
 
     FATE marks the *job* failed as soon as one party fails, while the killed task's row may still say
@@ -163,12 +189,15 @@ def _request_rerun(client: FateFlowClient, job_id: str, log: Log) -> None:
                      f"({RERUN_ATTEMPTS} requests)", fix="read the FATE Flow scheduler log of the job")
 
 
-def rerun_job(client: FateFlowClient, job_id: str, *, timeout_s: float, log: Log) -> tuple[RerunSeen, JobOutcome]:
-    """FATE's "retry from the failed step": rerun, wait, and compare task versions before/after."""
-    before = _settle(client, job_id, log)
+def rerun_job(client: FateFlowClient, job_id: str, *, timeout_s: float, log: Log,
+              watch: JobReader | None = None) -> tuple[RerunSeen, JobOutcome]:
+    """FATE's "retry from the failed step": rerun (asked of ``client``, the initiator), wait (through
+    ``watch``: every party's own site, when they have their own), and compare task versions before/after."""
+    watch = watch or client
+    before = _settle(watch, job_id, log)
     _request_rerun(client, job_id, log)
-    outcome = wait_for_job(client, job_id, timeout_s=timeout_s, poll_s=2.0, log=log)
-    after = _latest(client.query_tasks(job_id))
+    outcome = wait_for_job(watch, job_id, timeout_s=timeout_s, poll_s=2.0, log=log)
+    after = _latest(watch.query_tasks(job_id))
     rerun = tuple(sorted(k for k, t in after.items() if k not in before or t.task_version > before[k].task_version))
     kept = tuple(sorted(k for k, t in before.items() if t.status.is_success and after[k].task_version
                         == t.task_version))
@@ -177,17 +206,18 @@ def rerun_job(client: FateFlowClient, job_id: str, *, timeout_s: float, log: Log
     return RerunSeen(status=outcome.status, rerun_tasks=rerun, kept_tasks=kept, repeated_successes=repeated), outcome
 
 
-def resubmit(client: FateFlowClient, schema: dict[str, Any], *, timeout_s: float, log: Log) -> JobOutcome:
-    """The seed's answer to a hung job: submit it again from the beginning."""
+def resubmit(client: FateFlowClient, schema: dict[str, Any], *, timeout_s: float, log: Log,
+             watch: JobReader | None = None) -> JobOutcome:
+    """The seed's answer to a hung job: submit it again from the beginning (waited through ``watch``)."""
     job_id = client.submit_job(schema).job_id
     log(f"resubmitted as job {job_id}")
-    return wait_for_job(client, job_id, timeout_s=timeout_s, poll_s=2.0, log=log)
+    return wait_for_job(watch or client, job_id, timeout_s=timeout_s, poll_s=2.0, log=log)
 
 
-def stop_if_running(client: FateFlowClient, job_id: str, log: Log) -> None:
-    """Leave no drill job behind holding the engine's cores."""
+def stop_if_running(client: JobReader, job_id: str, log: Log) -> None:
+    """Leave no drill job behind holding the engine's cores (at every site, when parties have their own)."""
     try:
-        snap = client.query_job(job_id, with_tasks=False)
+        snap = client.query_job(job_id)
         if not snap.is_terminal:
             client.stop_job(job_id)
             log(f"stopped drill job {job_id} (was {snap.overall_status.value})")
@@ -210,7 +240,7 @@ def find_model(client: FateFlowClient) -> tuple[str, str, str, str] | None:
     listed = client.list_jobs(limit=40, status="success")
     for job_id in dict.fromkeys(j.job_id for j in listed.jobs):
         for task in client.query_tasks(job_id):
-            if (task.component == "homo_lr" and task.status.is_success and task.role == "guest"
+            if (task.component == "homo_lr" and task.status.is_success and task.role in ("guest", "host")
                     and client.query_model(job_id, task.role, task.party_id, task.task_name)):
                 return job_id, task.role, task.party_id, task.task_name
     return None
@@ -225,10 +255,10 @@ def train_reference_model(ctx: DrillContext, *, timeout_s: float, log: Log) -> s
     hosts = [h.party_id for h in fed.hosts if h.party_id != fed.guest.party_id]
     schema = homo_lr_train_job(fed.guest.party_id, hosts, fed.arbiter.party_id, table, [table] * len(hosts),
                                evaluate=False, timeout=int(timeout_s), **HOMO_LR)
-    with ctx.fate_client(read_timeout=60) as client:
+    with ctx.initiator_client(read_timeout=60) as client, ctx.job_client(read_timeout=60) as watch:
         job_id = client.submit_job(schema).job_id
         log(f"no trained model to check preservation against: training reference job {job_id}")
-        outcome = wait_for_job(client, job_id, timeout_s=timeout_s, poll_s=2.0, log=log)
+        outcome = wait_for_job(watch, job_id, timeout_s=timeout_s, poll_s=2.0, log=log)
     if outcome.status != "success":
         raise DrillError(f"the reference training job {job_id} ended {outcome.status}: {outcome.message}")
     return job_id

@@ -219,6 +219,9 @@ class TaskInfo:
     elapsed_ms: int | None
     error_report: str
     timeout_s: int | None
+    #: The party's own executor state. ``status`` is the federated one: the initiator marks a task
+    #: ``running`` at every party *before* it asks each party to start its executor.
+    party_status: JobStatus = JobStatus.UNKNOWN
 
     @classmethod
     def from_api(cls, row: Mapping[str, Any]) -> TaskInfo:
@@ -234,6 +237,7 @@ class TaskInfo:
             elapsed_ms=_opt_int(row.get("elapsed")),
             error_report=str(row.get("error_report") or "").strip(),
             timeout_s=_opt_int(row.get("timeout")),
+            party_status=JobStatus.parse(row.get("party_status") or row.get("status")),
         )
 
     @property

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from fateops.exceptions import FateFlowError, FateFlowUnavailable
-from fateops.fate.models import JobSnapshot, JobStatus, PartyJob
+from fateops.fate.models import JobSnapshot, JobStatus, PartyJob, TaskInfo
 
 if TYPE_CHECKING:
     from fateops.fate.watch import AsyncJobClient, SyncJobClient
@@ -75,6 +75,16 @@ class SitesJobClient:
             except FateFlowError as err:
                 views[party_id] = err
         return merge_site_views(job_id, views)
+
+    def query_tasks(self, job_id: str) -> list[TaskInfo]:
+        """Every party's own task rows (all versions), each from its own site; a silent site adds none."""
+        rows: list[TaskInfo] = []
+        for party_id, client in self.clients.items():
+            try:
+                rows += [t for t in client.query_tasks(job_id) if t.party_id == str(party_id)]  # type: ignore[attr-defined]
+            except FateFlowError:
+                continue
+        return rows
 
     def stop_job(self, job_id: str) -> object:
         """Stop at every site (a cut route must not keep the job alive at the far party)."""

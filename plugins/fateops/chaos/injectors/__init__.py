@@ -12,6 +12,7 @@ from fateops.chaos.injectors.base import DrillContext, Injector, JobRef
 from fateops.chaos.injectors.exchange_local import CutExchangeRoute
 from fateops.chaos.injectors.kubernetes import DeletePods, DeletePvcPod, NetworkCut, ScaleToZero
 from fateops.chaos.injectors.local import KillEngine, KillTask, MissingTable, PauseEngine, RemoveTable
+from fateops.chaos.injectors.restart_local import RestartBroker, RestartExchange
 from fateops.chaos.injectors.vsphere import HostFailure, MaintenanceMode, PowerOffVm
 from fateops.exceptions import DrillError
 
@@ -23,7 +24,8 @@ __all__ = ["REGISTRY", "DrillContext", "Injector", "JobRef", "build_injector"]
 REGISTRY: dict[str, type[Injector]] = {
     cls.action: cls
     for cls in (KillEngine, PauseEngine, KillTask, RemoveTable, MissingTable, DeletePods, ScaleToZero, NetworkCut,
-                DeletePvcPod, PowerOffVm, HostFailure, MaintenanceMode, CutExchangeRoute)
+                DeletePvcPod, PowerOffVm, HostFailure, MaintenanceMode, CutExchangeRoute, RestartExchange,
+                RestartBroker)
 }
 
 

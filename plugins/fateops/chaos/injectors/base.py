@@ -10,8 +10,10 @@ from the ledger record (:meth:`~Injector.record` / :meth:`~Injector.from_record`
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from fateops.fate.auth import FateFlowAuth
     from fateops.fate.client import FateFlowClient
     from fateops.fate.jobs import TableRef
+    from fateops.fate.sitewatch import SitesJobClient
     from fateops.federation import Federation, Party
     from fateops.vsphere.session import VSphereSession
 
@@ -63,17 +66,51 @@ class DrillContext:
     dataset: str | None = None  # local CSV behind ``table`` (re-uploaded by a heal)
     run_id: str = "manual"
     probe_timeout_s: float = 2.0
+    #: Multi-site mode (``local_sites:``): every party's own FATE Flow. Jobs are then submitted at the
+    #: initiator's site and watched at every site; empty = one FATE Flow serves every party.
+    site_urls: dict[int, str] = field(default_factory=dict)
 
-    def fate_client(self, *, read_timeout: float | None = None, attempts: int = 2) -> FateFlowClient:
-        """A client with short timeouts: a probe must answer "unreachable" fast, not after minutes."""
+    @property
+    def sites(self) -> bool:
+        return bool(self.site_urls)
+
+    @property
+    def initiator_url(self) -> str:
+        """Where drill jobs are submitted: the initiator's own site, or the one shared FATE Flow."""
+        return self.site_urls.get(self.federation.guest.party_id, self.fateflow_url) if self.sites \
+            else self.fateflow_url
+
+    def fate_client(self, *, read_timeout: float | None = None, attempts: int = 2, url: str = "") -> FateFlowClient:
+        """A client with short timeouts: a probe must answer "unreachable" fast, not after minutes.
+
+        ``url`` defaults to the drilled party's FATE Flow (its own site in multi-site mode).
+        """
         from fateops.fate.client import FateFlowClient
         from fateops.fate.retry import RetryPolicy
 
-        if not self.fateflow_url:
+        url = url or self.fateflow_url
+        if not url:
             raise DrillError("no FATE Flow URL in the drill context", fix="pass the party's fateflow connection")
-        return FateFlowClient(self.fateflow_url, connect_timeout=self.probe_timeout_s,
+        return FateFlowClient(url, connect_timeout=self.probe_timeout_s,
                               read_timeout=read_timeout or self.probe_timeout_s, auth=self.fate_auth,
                               retry=RetryPolicy(max_attempts=attempts, base_delay=0.5, max_delay=1.0))
+
+    def initiator_client(self, *, read_timeout: float | None = None) -> FateFlowClient:
+        """The client drill jobs are submitted (and rerun) through."""
+        return self.fate_client(read_timeout=read_timeout, url=self.initiator_url)
+
+    @contextlib.contextmanager
+    def job_client(self, *, read_timeout: float | None = None) -> Iterator[FateFlowClient | SitesJobClient]:
+        """What a job's wait reads: every party's own site merged (:mod:`fateops.fate.sitewatch`) in multi-site
+        mode — so a verdict sees every party and names a disagreement — else the one FATE Flow."""
+        from fateops.fate.sitewatch import SitesJobClient
+
+        with contextlib.ExitStack() as stack:
+            if not self.sites:
+                yield stack.enter_context(self.fate_client(read_timeout=read_timeout))
+                return
+            yield SitesJobClient({pid: stack.enter_context(self.fate_client(read_timeout=read_timeout, url=url))
+                                  for pid, url in sorted(self.site_urls.items())})
 
     def fate_healthy(self) -> bool:
         """FATE Flow answers its health call right now (one try: the probe *is* the question)."""

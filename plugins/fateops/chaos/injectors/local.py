@@ -57,6 +57,7 @@ class KillEngine(Injector):
     def __init__(self, spec: Any, ctx: DrillContext) -> None:
         super().__init__(spec, ctx)
         self.killed_pid: int | None = None
+        self._others_checked = False
 
     def describe(self) -> str:
         engine = self.ctx.engine
@@ -77,7 +78,24 @@ class KillEngine(Injector):
         self.note(f"SIGKILL sent to the engine server pid {pid} and {len(hit) - 1} task process(es) below it")
 
     def detected(self) -> bool:
-        return not self.ctx.fate_healthy()
+        down = not self.ctx.fate_healthy()
+        if down and self.killed_pid is not None and self.ctx.sites and not self._others_checked:
+            self._others_checked = True
+            self._check_other_sites()
+        return down
+
+    def _check_other_sites(self) -> None:
+        """Multi-site: only this party's site is down — every other party's own FATE Flow must still answer."""
+        for party_id, url in sorted(self.ctx.site_urls.items()):
+            if party_id == self.ctx.party.party_id:
+                continue
+            try:
+                with self.ctx.fate_client(url=url, attempts=1) as client:
+                    client.health()
+                self.note(f"party {party_id}'s own FATE Flow ({url}) keeps serving while party "
+                          f"{self.ctx.party.party_id}'s is down")
+            except FateopsError as err:
+                self.note(f"party {party_id}'s own FATE Flow ({url}) does NOT answer either: {err.message}")
 
     def recovered(self) -> bool:
         return self.ctx.fate_healthy()
