@@ -62,7 +62,7 @@ from fateops.scoring import binary_scores
 
 SIGNALS = {"weak": 0.5, "strong": 2.0}
 """The panel's fraud signals: the synthetic generator's fraud shift scaled by this factor."""
-OLD_DEFAULTS = "optimizer=sgd,epochs=5,batch_size=100,learning_rate=0.15"
+OLD_DEFAULTS = "optimizer=sgd,epochs=5,batch_size=100,learning_rate=0.15,lr_decay_to=none"
 """The defaults before issue 11 (the seed's SGD, 5 epochs, batch 100, lr 0.15), kept as a panel candidate so
 every panel run prints the old and the current defaults side by side."""
 CANDIDATES = (OLD_DEFAULTS,)
@@ -82,6 +82,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--lr-decay-to", type=lambda v: None if v.lower() in ("none", "null") else float(v),
+                        default=defaults.lr_decay_to, help="final fraction of the learning rate (none: constant)")
     parser.add_argument("--alpha", type=float, default=defaults.alpha)
     parser.add_argument("--penalty", default=defaults.penalty)
     parser.add_argument("--optimizer", default=defaults.optimizer)
@@ -111,9 +113,16 @@ def runs(base: TrainSettings, tries: list[str], *, with_base: bool = True) -> li
         changes = {}
         for item in spec.split(","):
             name, value = (part.strip() for part in item.split("=", 1))
-            changes[name] = type(getattr(base, name))(value)
+            changes[name] = _knob_value(getattr(base, name), value)
         out.append(replace(base, **changes))
     return list(dict.fromkeys(out))
+
+
+def _knob_value(current: object, text: str) -> object:
+    """``none``/``null`` for an optional knob (``lr_decay_to=none``: a constant rate); else the knob's type."""
+    if text.lower() in ("none", "null"):
+        return None
+    return float(text) if current is None else type(current)(text)
 
 
 def grid(specs: list[str]) -> list[str]:
@@ -196,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def base_settings(args: argparse.Namespace) -> TrainSettings:
     return TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                         alpha=args.alpha, penalty=args.penalty, optimizer=args.optimizer)
+                         lr_decay_to=args.lr_decay_to, alpha=args.alpha, penalty=args.penalty, optimizer=args.optimizer)
 
 
 @dataclass(frozen=True)
@@ -282,7 +291,8 @@ def replayed_run(prepared: list[PreparedParty], test: pd.DataFrame, settings: Tr
     parts = [(frame[features].to_numpy(), frame[schema.LABEL].to_numpy())
              for frame in (load_prepared(p.train_csv) for p in prepared)]
     started = time.monotonic()
-    weights = fedsim.train(parts, fedsim.setting_of(settings.as_dict()), seed=seed)
+    knobs = settings.homo_lr_kwargs(train_rows=max(len(labels) for _, labels in parts))
+    weights = fedsim.train(parts, fedsim.setting_of(knobs), seed=seed)
     federated = binary_scores(test[schema.LABEL].to_numpy(), fedsim.scores(weights, test[features].to_numpy()))
     print(f"replayed     ({knob_text(settings)}):  AUC {federated['auc']:.4f}  "
           f"AUPRC {federated['average_precision']:.4f}  Δ AUC {federated['auc'] - central['auc']:+.4f}")
@@ -330,7 +340,8 @@ def federated_run(client: FateFlowClient, federation: Federation, tables: list[P
                   settings: TrainSettings, timeout: int, central: dict[str, float]) -> dict[str, Any]:
     """One training job on the uploaded tables; its pooled held-out AUC/AUPRC against the centralized ones."""
     started = time.monotonic()
-    submitted = client.submit_job(train_job(federation, tables, settings, timeout_s=timeout))
+    train_rows = max(_table_rows(client, t) for t in tables if t.split == "train")
+    submitted = client.submit_job(train_job(federation, tables, settings, timeout_s=timeout, train_rows=train_rows))
     outcome = wait_for_job(client, submitted.job_id, timeout_s=timeout, poll_s=3.0, log=lambda _: None)
     outcome.raise_for_status()
     seconds = time.monotonic() - started
@@ -347,6 +358,13 @@ def federated_run(client: FateFlowClient, federation: Federation, tables: list[P
           f"ratio federated / centralized AUC: {federated['auc'] / central['auc']:.4f}")
     sys.stdout.flush()
     return {"federated": federated, "seconds": seconds, "job_id": submitted.job_id, "how": "FATE"}
+
+
+def _table_rows(client: FateFlowClient, table: PartyTable) -> int:
+    info = client.table_query(table.namespace, table.name)
+    if info is None:
+        raise SystemExit(f"{table.uri}: not in FATE (was the upload skipped?)")
+    return info.count
 
 
 def _local_engine_url() -> str:

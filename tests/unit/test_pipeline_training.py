@@ -26,31 +26,43 @@ RECORDS = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline" / "evalu
 
 def test_settings_from_params_take_the_dag_names_and_keep_the_panel_defaults() -> None:
     # The defaults chosen on bench/parity.py's panel (README, "Training defaults").
-    assert TrainSettings.from_params({}) == TrainSettings(epochs=5, batch_size=200, learning_rate=1.0,
-                                                          penalty="l2", alpha=1e-5, optimizer="sgd")
+    assert TrainSettings.from_params({}) == TrainSettings(epochs=5, batch_size=100, learning_rate=2.0,
+                                                          lr_decay_to=0.02, penalty="l2", alpha=1e-5,
+                                                          optimizer="sgd")
+    assert TrainSettings.from_params({"lr_decay_to": None}).lr_decay_to is None  # an emptied form field: constant
     chosen = TrainSettings.from_params({"epochs": "10", "learning_rate": 0.3, "penalty": "L1", "optimizer": "ADAM",
                                         "auc_threshold": 0.9})
     assert (chosen.epochs, chosen.learning_rate, chosen.penalty, chosen.optimizer) == (10, 0.3, "l1", "adam")
 
 
 @pytest.mark.parametrize(("field", "value"), [("epochs", 0), ("batch_size", 0), ("learning_rate", -1.0),
-                                              ("penalty", "l3"), ("optimizer", "newton")])
+                                              ("penalty", "l3"), ("optimizer", "newton"), ("lr_decay_to", 0.0),
+                                              ("lr_decay_to", 1.5)])
 def test_bad_hyper_parameters_fail_before_a_job_is_submitted(field: str, value: object) -> None:
     with pytest.raises(ConfigError) as err:
         TrainSettings(**{field: value})
     assert err.value.field == field
 
 
+def test_a_constant_rate_leaves_fates_default_scheduler() -> None:
+    kwargs = TrainSettings(lr_decay_to=None).homo_lr_kwargs(train_rows=10_000)
+    assert "lr_scheduler" not in kwargs and "lr_decay_to" not in kwargs
+
+
 def test_train_job_trains_on_train_tables_and_evaluates_every_test_table() -> None:
     federation = load_federation()
-    spec = train_job(federation, party_tables(federation, "ns"), TrainSettings(epochs=7), timeout_s=900)["dag"]
+    spec = train_job(federation, party_tables(federation, "ns"), TrainSettings(epochs=7), timeout_s=900,
+                     train_rows=1050)["dag"]
     assert spec["conf"]["task"]["timeout"] == 900
     assert set(spec["tasks"]) == {"reader_0", "homo_lr_0", "reader_2", "homo_lr_1", "evaluation_0"}
     assert spec["tasks"]["homo_lr_0"]["parameters"]["epochs"] == 7
     assert spec["tasks"]["homo_lr_0"]["parameters"]["optimizer"] == {
-        "alpha": 1e-5, "method": "sgd", "optimizer_params": {"lr": 1.0}, "penalty": "l2"}
-    assert spec["tasks"]["homo_lr_0"]["parameters"]["batch_size"] == 200
-    assert spec["tasks"]["homo_lr_1"]["parameters"]["batch_size"] == 200  # the test rows scored in big batches
+        "alpha": 1e-5, "method": "sgd", "optimizer_params": {"lr": 2.0}, "penalty": "l2"}
+    # the rate decays over every step of the largest party: 7 epochs × ceil(1050 / 100) batches
+    assert spec["tasks"]["homo_lr_0"]["parameters"]["learning_rate_scheduler"] == {
+        "method": "linear", "scheduler_params": {"start_factor": 1.0, "end_factor": 0.02, "total_iters": 77}}
+    assert spec["tasks"]["homo_lr_0"]["parameters"]["batch_size"] == 100
+    assert spec["tasks"]["homo_lr_1"]["parameters"]["batch_size"] == 100
     assert spec["party_tasks"]["guest_9999"]["tasks"]["reader_0"]["parameters"] == {
         "name": "creditcard_9999_train", "namespace": "ns"}
     assert spec["party_tasks"]["host_10000"]["tasks"]["reader_2"]["parameters"] == {
@@ -110,5 +122,6 @@ def test_the_trigger_forms_training_defaults_are_the_panel_defaults() -> None:
 
     params = train_params()
     assert TrainSettings.from_params({name: param.value for name, param in params.items()}) == TrainSettings()
-    for name in ("epochs", "batch_size", "learning_rate", "alpha", "optimizer"):
-        assert "panel" in str(params[name].description), f"{name}: its description says why (the panel)"
+    for name in ("epochs", "batch_size", "learning_rate", "lr_decay_to", "alpha", "optimizer"):
+        assert "panel" in str(params[name].description) or name == "batch_size", \
+            f"{name}: its description says why (the panel)"

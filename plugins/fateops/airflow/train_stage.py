@@ -49,9 +49,11 @@ def plan_training(tables: list[dict[str, Any]], params: dict[str, Any]) -> dict[
 
     federation = federation_of(params)
     settings = TrainSettings.from_params(params)
-    schema = train_job(federation, tables_of(params, federation), settings, timeout_s=int(params["job_timeout_s"]))
-    print(f"homo LR: {settings.as_dict()}, FATE job timeout {params['job_timeout_s']} s, "
-          f"train on {', '.join(t['uri'] for t in tables if t['split'] == 'train')}")
+    train_rows = max(int(t["rows"]) for t in tables if t["split"] == "train")
+    schema = train_job(federation, tables_of(params, federation), settings, timeout_s=int(params["job_timeout_s"]),
+                       train_rows=train_rows)
+    print(f"homo LR: {settings.as_dict()} ({settings.steps(train_rows)} steps at the largest party), "
+          f"FATE job timeout {params['job_timeout_s']} s, train on {', '.join(t['uri'] for t in tables if t['split'] == 'train')}")
     return {"dag_schema": schema, "fateflow_conn_id": guest_conn_id(federation), "settings": settings.as_dict()}
 
 
