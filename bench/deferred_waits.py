@@ -25,15 +25,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import random
-import re
 import secrets
 import statistics
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,7 @@ def tiny_table(path: Path, rows: int = 200) -> Path:
 
 def long_job(client: FateFlowClient, table: tuple[str, str]) -> str:
     """A homo-LR that outlives the phase (many epochs of a tiny table); the bench stops it."""
-    job = homo_lr_train_job(GUEST, HOST, ARBITER, table, [table], epochs=100000, batch_size=200,
+    job = homo_lr_train_job(GUEST, HOST, ARBITER, table, [table], epochs=10000, batch_size=20,
                             evaluate=False, timeout=7200)
     job_id = client.submit_job(job).job_id
     deadline = time.monotonic() + 300
@@ -119,21 +119,15 @@ def long_job(client: FateFlowClient, table: tuple[str, str]) -> str:
     return job_id
 
 
-def fired_times(log_dir: Path, since: float) -> list[float]:
-    """Epoch seconds of every 'Trigger fired event' line the triggerer logged after ``since``."""
+def fired_times(log_dir: Path, dag_id: str) -> list[float]:
+    """Epoch seconds of every "Trigger fired event" in the DAG's trigger logs (one JSON line per event)."""
     times = []
-    for path in log_dir.glob("triggerer*.log"):
+    for path in (log_dir / f"dag_id={dag_id}").rglob("*.trigger.*.log"):
         for line in path.read_text(errors="replace").splitlines():
-            if "fired" not in line.lower():
+            if '"Trigger fired event"' not in line:
                 continue
-            stamp = re.search(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d(?:\.\d+)?)(Z|[+-]\d\d:?\d\d)?", line)
-            if not stamp:
-                continue
-            when = datetime.fromisoformat(f"{stamp.group(1)}T{stamp.group(2)}{stamp.group(3) or '+00:00'}")
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            if when.timestamp() >= since:
-                times.append(when.timestamp())
+            stamp = json.loads(line)["timestamp"]
+            times.append(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
     return sorted(times)
 
 
@@ -200,7 +194,7 @@ def phase(mode: str, args: argparse.Namespace, api: AirflowRestClient, client: F
                 left[ti["map_index"]] = now
         time.sleep(0.2)
     ended = job_end(client, job_id)
-    fired = [t - ended for t in fired_times(stack.home / "logs", t_stop - 1)]
+    fired = [t - ended for t in fired_times(stack.home / "logs", dag_id)]
     seen = sorted(t - ended for t in left.values())
     print(f"[{mode}] job end (FATE record) {ended - t_stop:+.2f} s after the stop call; "
           f"{len(fired)} 'fired' log lines, {len(seen)} waits left deferred")

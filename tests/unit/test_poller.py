@@ -30,6 +30,7 @@ class _Engine:
         self.task_queries: dict[str, int] = {}
         self.stopped: list[str] = []
         self.closed = 0
+        self.excerpts = 0
 
     def _state(self, job_id: str) -> tuple[str, int]:
         script = self.scripts[job_id]
@@ -51,9 +52,12 @@ class _Engine:
 
     async def stop_job(self, job_id: str) -> None:
         self.stopped.append(job_id)
+        await asyncio.sleep(0)
 
     async def task_error_excerpt(self, job_id: str, role: str, party_id: str | int, task_name: str, *,
                                  max_lines: int = 30) -> str:
+        self.excerpts += 1
+        await asyncio.sleep(0)
         return f"{task_name}@{role}:{party_id} Traceback"
 
     async def close(self) -> None:
@@ -106,6 +110,7 @@ def test_each_job_is_judged_on_its_own_and_an_error_reaches_only_its_waiters() -
     assert bad.failed_tasks == ["toy_0"] and bad.log_excerpt == "toy_0@guest:9999 Traceback"  # type: ignore[attr-defined]
     assert isinstance(missing, FateFlowError) and missing.code == ReturnCode.JOB_NOT_FOUND
     assert engine.job_queries == {"ok": 2, "bad": 2}
+    assert engine.excerpts == 1  # the two failed waits shared one log excerpt request
 
 
 def test_a_deadline_passed_stops_the_job_through_the_shared_client() -> None:
@@ -113,7 +118,7 @@ def test_a_deadline_passed_stops_the_job_through_the_shared_client() -> None:
     outcomes = asyncio.run(_wait_many(engine, ["j1", "j1"], deadline=0.0))
     assert [o.status for o in outcomes] == ["timeout", "timeout"]  # type: ignore[attr-defined]
     assert all(o.message.endswith("the job was stopped") for o in outcomes)  # type: ignore[attr-defined]
-    assert engine.stopped == ["j1", "j1"]  # each wait stops it, as each did on its own before
+    assert engine.stopped == ["j1"]  # the waits that time out together share one stop request
 
 
 def test_an_unreachable_engine_keeps_the_wait_going_until_it_answers() -> None:

@@ -29,13 +29,14 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from fateops.fate.models import JobSnapshot, TaskInfo
 
 __all__ = ["TASK_REFRESH_ROUNDS", "JobPoller", "SharedJobClient", "shared_job_client"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TASK_REFRESH_ROUNDS = 5  # tasks are re-read at least this often even when the job's rows did not move
 
@@ -88,6 +89,7 @@ class JobPoller:
     _task: asyncio.Task[None] | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _on_idle: Callable[[JobPoller], None] | None = None
+    _calls: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
 
     async def client(self) -> PolledClient:
         """The one FATE Flow client of this poller (opened once, on first use)."""
@@ -127,6 +129,14 @@ class JobPoller:
                 await client.close()
             except Exception as err:  # closing must not hide the wait's own outcome
                 log.warning("closing the FATE Flow client of poller %s failed: %s", self.key, err)
+
+    async def once(self, key: Hashable, call: Callable[[], Awaitable[T]]) -> T:
+        """Run ``call`` unless the same call is already in flight; then share its result (or error)."""
+        running = self._calls.get(key)
+        if running is None:
+            running = self._calls[key] = asyncio.ensure_future(call())
+            running.add_done_callback(lambda _done: self._calls.pop(key, None))
+        return await asyncio.shield(running)
 
     async def snapshot(self, job_id: str) -> JobSnapshot:
         """The job as the next round sees it (or the error that round met for it)."""
@@ -191,7 +201,8 @@ class SharedJobClient:
     """An :class:`~fateops.fate.watch.AsyncJobClient` whose ``query_job`` is a seat in a shared poll round.
 
     ``query_job`` returns when the poller's next round has the job, so the wait loop needs no sleep of
-    its own (``await_job(..., poll_s=0)``): the poller paces it.
+    its own (``await_job(..., poll_s=0)``): the poller paces it. When many waits end together they
+    also share the stop request and the log excerpt they ask for (one call in flight per job/task).
     """
 
     def __init__(self, poller: JobPoller) -> None:
@@ -201,12 +212,18 @@ class SharedJobClient:
         return await self.poller.snapshot(job_id)
 
     async def stop_job(self, job_id: str) -> object:
-        return await (await self.poller.client()).stop_job(job_id)
+        async def stop() -> object:
+            return await (await self.poller.client()).stop_job(job_id)
+
+        return await self.poller.once(("stop", job_id), stop)
 
     async def task_error_excerpt(self, job_id: str, role: str, party_id: str, task_name: str, *,
                                  max_lines: int = 30) -> str:
-        client = await self.poller.client()
-        return await client.task_error_excerpt(job_id, role, party_id, task_name, max_lines=max_lines)
+        async def excerpt() -> str:
+            client = await self.poller.client()
+            return await client.task_error_excerpt(job_id, role, party_id, task_name, max_lines=max_lines)
+
+        return await self.poller.once(("excerpt", job_id, role, str(party_id), task_name, max_lines), excerpt)
 
 
 _POLLERS: dict[tuple[int, Hashable, float], JobPoller] = {}
