@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.start(timeout_s=300)
         triggerer = stack.running()["triggerer"]
         assert triggerer is not None
-        with FateFlowClient(engine.config.base_url) as client, \
+        with FateFlowClient(engine.config.base_url, read_timeout=120) as client, \
                 AirflowRestClient(stack.url, "admin", stack.admin_password() or "", timeout_s=60) as api:
             upload = client.upload_file(tiny_table(work / "tiny.csv"), namespace, "t", csv_meta(), partitions=2)
             wait_for_job(client, upload.job_id, timeout_s=300, poll_s=1.0, log=lambda _: None)

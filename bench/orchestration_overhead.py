@@ -26,6 +26,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fateops.engine import LocalEngine
@@ -128,13 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conf", default="", help="extra run conf as k=v,k=v (e.g. poll_interval_s=1)")
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("FATEOPS_AIRFLOW_PORT", "8080")),
+                        help="the api-server's port (two runs side by side need two)")
+    parser.add_argument("--tag", default="run", help="names this run's Airflow home and data dir")
     args = parser.parse_args(argv)
 
-    work = state_dir() / "bench" / "orchestration"
+    work = state_dir() / "bench" / "orchestration" / args.tag
     engine = LocalEngine()
     engine_was_up = engine.pid() is not None
     engine.start(timeout_s=180)
-    stack = AirflowStack(home=work / "airflow", extra_env={
+    stack = AirflowStack(port=args.port, home=work / "airflow", extra_env={
         "AIRFLOW_CONN_FATEFLOW_DEFAULT": f"fateflow://127.0.0.1:{engine.config.port}",
         "FATEOPS_FEDERATION": args.federation,
         "FATEOPS_DATA_DIR": str(work / "data"), "FATEOPS_REPORTS_DIR": str(work / "reports"),
@@ -149,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start(timeout_s=600)
         with AirflowRestClient(stack.url, "admin", stack.admin_password() or "", timeout_s=60) as api, \
-                FateFlowClient(engine.config.base_url) as client:
+                FateFlowClient(engine.config.base_url, read_timeout=120) as client:
             api.wait_for_dag(DAG_ID, timeout_s=600)
             api.unpause(DAG_ID)
             since = time.time()
@@ -170,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     for ti in tis.values():
         ti.fate = intervals
     chain = critical_chain(tis)
-    print(f"\n== {DAG_ID}: {args.rows} rows, {args.federation}, run {state}; AIRFLOW parallelism "
+    import fateops
+
+    print(f"\n== [{args.tag}] fateops from {Path(fateops.__file__).parent}")
+    print(f"== {DAG_ID}: {args.rows} rows, {args.federation}, run {state}; AIRFLOW parallelism "
           f"{os.environ.get('AIRFLOW__CORE__PARALLELISM', 'stack default')} ==")
     print(f"pipeline wall {wall:.1f} s; FATE-busy (union of {len(jobs)} jobs) {busy:.1f} s; "
           f"sum of job walls {sum(b - a for a, b in intervals):.1f} s")
