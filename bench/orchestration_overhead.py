@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         conf[key] = int(value) if value.isdigit() else value
     try:
         stack.start(timeout_s=600)
-        with AirflowRestClient(stack.url, "admin", stack.admin_password() or "", timeout_s=60) as api, \
+        with AirflowRestClient(stack.url, "admin", stack.admin_password() or "", timeout_s=180) as api, \
                 FateFlowClient(engine.config.base_url, read_timeout=120) as client:
             api.wait_for_dag(DAG_ID, timeout_s=600)
             api.unpause(DAG_ID)
