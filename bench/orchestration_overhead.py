@@ -143,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         "FATEOPS_FEDERATION": args.federation,
         "FATEOPS_DATA_DIR": str(work / "data"), "FATEOPS_REPORTS_DIR": str(work / "reports"),
         "FATEOPS_REGISTRY_DIR": str(work / "registry"),
+        # at load 30-50 (other sessions' suites) the execution API's 5 s default fails tasks before they start
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
     })
     namespace = f"bench_orch_{secrets.token_hex(3)}"
     conf: dict[str, Any] = {"federation": args.federation, "rows": args.rows, "fraud_ratio": 0.02,
@@ -181,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.environ.get('AIRFLOW__CORE__PARALLELISM', 'stack default')} ==")
     print(f"pipeline wall {wall:.1f} s; FATE-busy (union of {len(jobs)} jobs) {busy:.1f} s; "
           f"sum of job walls {sum(b - a for a, b in intervals):.1f} s")
-    print(f"RATIO wall ÷ FATE-busy = {wall / busy:.2f}")
+    print(f"RATIO wall ÷ FATE-busy = {wall / busy:.2f}" if busy else "no FATE job ran: no ratio")
     rows = []
     prev_end = start
     kinds = {"wait before start (after upstream end)": 0.0, "  of which queued → running": 0.0,

@@ -144,6 +144,8 @@ def airflow_env(home: Path, *, port: int = 8080) -> dict[str, str]:
         # the scheduler's idle pause bounds how long a finished task's downstream waits to be queued
         # (no mini-scheduler in Airflow 3): 1 s → 0.5 s halves that on each step of the pipeline's chain
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
+        # a task's calls to the api-server: the 5 s default failed tasks before they started on a busy laptop
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "GX_ANALYTICS_ENABLED": "false",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT / "plugins"), os.environ.get("PYTHONPATH")])),
