@@ -160,11 +160,21 @@ def fired_times(log_dir: Path, dag_id: str) -> list[float]:
     return sorted(times)
 
 
+def wait_tis(api: AirflowRestClient, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    """Every mapped wait's task instance (the API pages by 100)."""
+    out: list[dict[str, Any]] = []
+    while True:
+        data = api._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                         params={"limit": 100, "offset": len(out)})
+        out += data["task_instances"]
+        if not data["task_instances"] or len(out) >= data["total_entries"]:
+            return [ti for ti in out if ti["task_id"] == "wait"]
+
+
 def mapped_states(api: AirflowRestClient, dag_id: str, run_id: str) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for key, state in api.task_states(dag_id, run_id).items():
-        if key.startswith("wait["):
-            counts[str(state)] = counts.get(str(state), 0) + 1
+    for ti in wait_tis(api, dag_id, run_id):
+        counts[str(ti["state"])] = counts.get(str(ti["state"]), 0) + 1
     return counts
 
 
@@ -217,10 +227,8 @@ def phase(mode: str, args: argparse.Namespace, api: AirflowRestClient, client: F
     deadline = time.monotonic() + args.detect_timeout
     while len(left) < args.waits and time.monotonic() < deadline:
         now = time.time()
-        data = api._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
-                         params={"limit": 1000, "task_id_pattern": "wait"})
-        for ti in data["task_instances"]:
-            if ti["task_id"] == "wait" and ti["state"] != "deferred" and ti["map_index"] not in left:
+        for ti in wait_tis(api, dag_id, run_id):
+            if ti["state"] != "deferred" and ti["map_index"] not in left:
                 left[ti["map_index"]] = now
         time.sleep(0.2)
     ended = job_end(client, job_id)
