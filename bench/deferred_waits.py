@@ -30,6 +30,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import statistics
 import sys
 import time
@@ -269,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     dags.mkdir(parents=True, exist_ok=True)
     for old in dags.glob("bench_*.py"):
         old.unlink()
+    if (work / "airflow").is_dir() and not any(AirflowStack(home=work / "airflow").running().values()):
+        shutil.rmtree(work / "airflow")  # a fresh metadata DB: no run of an earlier bench resumes in this one
     engine = LocalEngine()
     engine_was_up = engine.pid() is not None
     engine.start(timeout_s=180)
