@@ -222,7 +222,7 @@ def phase(mode: str, args: argparse.Namespace, api: AirflowRestClient, client: F
           f"{pool.get('occupied_slots')}, deferred {pool.get('deferred_slots')}")
     print(f"[{mode}] triggerer over {args.window:.0f} s: CPU {usage.cpu_pct:.1f} % of a core "
           f"(idle {idle.cpu_pct:.1f} %), RSS {usage.rss_mb:.0f} MB (idle {idle.rss_mb:.0f} MB)")
-    client.stop_job(job_id)
+    stop(client, job_id)
     t_stop = time.time()
     left: dict[int, float] = {}
     deadline = time.monotonic() + args.detect_timeout
@@ -242,6 +242,21 @@ def phase(mode: str, args: argparse.Namespace, api: AirflowRestClient, client: F
     api._call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": "failed"})
     return {"held": held, "pool_occupied": pool.get("occupied_slots"), "usage": usage, "fired": fired,
             "left": seen}
+
+
+def stop(client: FateFlowClient, job_id: str, attempts: int = 6) -> None:
+    """Stop the job; on a loaded engine FATE Flow's own federated call may time out, so ask again until it ended."""
+    from fateops.exceptions import FateFlowError
+
+    for attempt in range(attempts):
+        try:
+            client.stop_job(job_id)
+        except FateFlowError as err:
+            print(f"stop of {job_id} (attempt {attempt + 1}): {err.message}", flush=True)
+        if client.query_job(job_id, with_tasks=False).is_terminal:
+            return
+        time.sleep(2)
+    raise SystemExit(f"job {job_id} could not be stopped")
 
 
 def delay_line(values: list[float]) -> str:
