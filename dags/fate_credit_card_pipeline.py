@@ -29,13 +29,14 @@ DOC = """
 
 European card-holders' transactions split between two banks (guest 9999, host 10000), a fraud model trained
 across both without either bank's rows leaving it, then scored. Each stage is a task group built by the same
-code as its standalone DAG, so a stage behaves here exactly as it does alone:
+code as its standalone DAG, so a stage behaves here exactly as it does alone. Training starts only when
+the tables are uploaded *and* the toy example proved the parties federate:
 
 | group | what it does | standalone DAG |
 |---|---|---|
 | **bootstrap** | every party's FATE installed/started and serving | `fate_party_bootstrap` |
 | **federate** | parties routed to each other; toy example per guest/host pair | `fate_exchange_federate` |
-| **prepare** | dataset (yours or SYNTHETIC) → split → per-party preprocessing → Great Expectations gate → upload → verify → Asset events | `fate_dataset_prepare` |
+| **prepare** | dataset (yours or SYNTHETIC) → split → per-party preprocessing → Great Expectations gate → upload → verify → Asset events; the data steps run beside bootstrap/federate, the uploads wait for bootstrap | `fate_dataset_prepare` |
 | **train** | homo LR + evaluation on held-out rows → metrics → model registry (promotion rule) | `fate_train` |
 | **predict** | promoted (or given) model scores each party's table; each party keeps its predictions | `fate_predict` |
 | **report** | `report.json` + `report.png`; the log prints their paths, AUC, AUPRC, recall at the decision threshold and every FATE job id | |
@@ -70,13 +71,14 @@ def fate_credit_card_pipeline() -> None:
         bootstrap_stage(parties)
     with TaskGroup("federate") as federate:
         federate_stage(parties)
-    with TaskGroup("prepare") as prepare:
-        prepared = prepare_stage(parties)
-    with TaskGroup("train"):
+    with TaskGroup("prepare"):
+        # the data steps need no engine: they run beside bootstrap and federate; only the uploads wait
+        prepared = prepare_stage(parties, before_upload=bootstrap)
+    with TaskGroup("train") as train:
         training = train_stage(prepared)
     with TaskGroup("predict"):
         model, predictions = predict_stage(training)
-    bootstrap >> federate >> prepare
+    bootstrap >> federate >> train  # no training before the parties proved they federate (toy example)
     report(model, predictions, training=training, prepared=prepared)
 
 

@@ -39,12 +39,22 @@ def test_nothing_is_uploaded_before_every_party_passed_the_gate(dags) -> None:  
 
 def test_the_pipeline_runs_its_stages_in_the_seeds_order(dags) -> None:  # type: ignore[no-untyped-def]
     dag = dags["fate_credit_card_pipeline"]
-    order = ["bootstrap.report", "federate.summarize", "prepare.tables_ready", "train.register_model",
-             "predict.download_predictions", "report"]
-    for earlier, later in itertools.pairwise(order):
-        assert earlier in _upstream_closure(dag, later), (earlier, later)
+    for order in (["bootstrap.report", "federate.summarize", "train.check_tables"],
+                  ["bootstrap.report", "prepare.upload_table", "prepare.tables_ready", "train.check_tables"],
+                  ["train.register_model", "predict.download_predictions", "report"]):
+        for earlier, later in itertools.pairwise(order):
+            assert earlier in _upstream_closure(dag, later), (earlier, later)
     assert dag.get_task("federate.check_party").upstream_task_ids >= {"bootstrap.report"}
     assert not dag.get_task("report").downstream_list, "the report must be the last task"
+
+
+def test_the_data_steps_run_beside_bootstrap_and_federate(dags) -> None:  # type: ignore[no-untyped-def]
+    """Splitting, preparing and validating need no engine: they must not wait for one (nor the toy example)."""
+    dag = dags["fate_credit_card_pipeline"]
+    for data_step in ("prepare.source_dataset", "prepare.split_dataset", "prepare.prepare", "prepare.validate"):
+        upstream = _upstream_closure(dag, data_step)
+        assert not {t for t in upstream if t.startswith(("bootstrap.", "federate."))}, (data_step, upstream)
+    assert "federate.summarize" not in _upstream_closure(dag, "prepare.upload_table")
 
 
 def test_the_pipeline_reuses_the_standalone_dags_tasks(dags) -> None:  # type: ignore[no-untyped-def]

@@ -44,6 +44,9 @@ def sensor_timeout_param(default: int = 1800) -> Param:
                  description="How long fateops waits for a FATE job before it stops the job and fails the task.")
 
 
-def poll_interval_param(default: int = 3) -> Param:
+def poll_interval_param(default: int = 2) -> Param:
+    """2 s: a job's end is seen 1 s later on average than at 3 s; the triggerer's waits share one poll per
+    FATE Flow and interval (one ``/job/query`` per job per round), so a shorter interval stays cheap."""
     return Param(default, type="integer", minimum=1, maximum=300, title="Poll interval (s)",
-                 description="How often the job sensor asks FATE Flow for the job's status.")
+                 description="How often the job sensor asks FATE Flow for the job's status (every wait on the "
+                             "same FATE Flow and interval shares one query per job).")

@@ -146,8 +146,13 @@ def tables_ready(verified: list[dict[str, Any]], source: dict[str, Any]) -> dict
     return {"tables": tables, "source": source}
 
 
-def prepare_stage(parties: XComArg) -> XComArg:
-    """Build the stage after ``validate_federation``; returns ``tables_ready``'s output."""
+def prepare_stage(parties: XComArg, *, before_upload: Any = None) -> XComArg:
+    """Build the stage after ``validate_federation``; returns ``tables_ready``'s output.
+
+    ``before_upload`` (a task or group, e.g. the pipeline's bootstrap) must finish before the uploads
+    are planned: the data steps need no engine, so they run while the engines come up and federate;
+    only the uploads wait for them.
+    """
     from fateops.airflow.operators import FateUploadOperator
     from fateops.airflow.sensors import FateJobSensor
     from fateops.airflow.tasks import sensor_kwargs
@@ -155,6 +160,8 @@ def prepare_stage(parties: XComArg) -> XComArg:
     source = source_dataset(parties)
     validated = validate.expand(party=prepare.expand(party=split_dataset(source)))
     plans = validation_gate(validated)
+    if before_upload is not None:
+        before_upload >> plans
     # retries=0 spelled out: .partial() applies the DAG's default_args over the operators' own defaults
     uploaded = FateUploadOperator.partial(task_id="upload_table", retries=0,
                                           map_index_template="{{ task.namespace }}/{{ task.name }}"

@@ -33,7 +33,8 @@ class FateJobSensor(BaseSensorOperator):
 
     def __init__(self, *, job_id: str, fateflow_conn_id: str = FateFlowHook.default_conn_name,
                  wait_timeout: float | str = 3600, poll_interval: float | str = 3.0, stop_on_timeout: bool = True,
-                 deferrable: bool = True, federation: str | None = None, **kwargs: Any) -> None:
+                 deferrable: bool = True, federation: str | None = None, shared_poll: bool = True,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("retries", 0)  # a failed federated job is not fixed by waiting again
         super().__init__(**kwargs)
         self.job_id = job_id
@@ -43,6 +44,7 @@ class FateJobSensor(BaseSensorOperator):
         self.stop_on_timeout = stop_on_timeout
         self.deferrable = deferrable
         self.federation = federation  # given: parties with their own FATE Flow are each asked for their rows
+        self.shared_poll = shared_poll  # the triggerer's one poll loop per FATE Flow (False: one per wait)
 
     def execute(self, context: Any) -> dict[str, Any]:
         from contextlib import ExitStack
@@ -74,7 +76,7 @@ class FateJobSensor(BaseSensorOperator):
             trigger=FateJobTrigger(job_id=str(self.job_id), fateflow_conn_id=self.fateflow_conn_id,
                                    deadline=now + timeout_s, started=now,
                                    poll_interval=poll_s, stop_on_timeout=self.stop_on_timeout,
-                                   party_conn_ids=conns or None),
+                                   party_conn_ids=conns or None, shared_poll=self.shared_poll),
             method_name="execute_complete",
             timeout=timedelta(seconds=timeout_s + _DEFER_MARGIN_S),
         )

@@ -52,8 +52,9 @@ def plan_training(tables: list[dict[str, Any]], params: dict[str, Any]) -> dict[
     train_rows = max(int(t["rows"]) for t in tables if t["split"] == "train")
     schema = train_job(federation, tables_of(params, federation), settings, timeout_s=int(params["job_timeout_s"]),
                        train_rows=train_rows)
+    trained_on = ", ".join(t["uri"] for t in tables if t["split"] == "train")
     print(f"homo LR: {settings.as_dict()} ({settings.steps(train_rows)} steps at the largest party), "
-          f"FATE job timeout {params['job_timeout_s']} s, train on {', '.join(t['uri'] for t in tables if t['split'] == 'train')}")
+          f"FATE job timeout {params['job_timeout_s']} s, train on {trained_on}")
     return {"dag_schema": schema, "fateflow_conn_id": guest_conn_id(federation), "settings": settings.as_dict()}
 
 

@@ -110,13 +110,17 @@ class AsyncSitesJobClient:
         self.clients = dict(clients)
 
     async def query_job(self, job_id: str) -> JobSnapshot:
-        views: dict[int, View] = {}
-        for party_id, client in self.clients.items():
+        """Every site at once: with shared pollers each answer is a seat in that site's next round."""
+        import asyncio
+
+        async def view(client: AsyncJobClient) -> View:
             try:
-                views[party_id] = await client.query_job(job_id)
+                return await client.query_job(job_id)
             except FateFlowError as err:
-                views[party_id] = err
-        return merge_site_views(job_id, views)
+                return err
+
+        answers = await asyncio.gather(*(view(c) for c in self.clients.values()))
+        return merge_site_views(job_id, dict(zip(self.clients, answers, strict=True)))
 
     async def stop_job(self, job_id: str) -> object:
         errors: dict[int, Exception] = {}
