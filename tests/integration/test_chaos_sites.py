@@ -88,7 +88,8 @@ def test_the_hosts_route_cut_and_restored_at_the_exchange_lets_the_job_finish(lo
     assert result.action == "cut_exchange_route" and result.observed in ("no_impact", "continues_to_success")
     assert any("route of party 10000 removed" in line for line in result.evidence)
     assert local_sites.exchange.is_running_same(pid), "a route change is a reload, never a restart"
-    assert rows(local_sites, result.job_ids[0]) == {"guest:9999": "success", "host:10000": "success"}
+    assert rows(local_sites, result.job_ids[0]) == {"guest:9999": "success", "arbiter:9999": "success",
+                                                    "host:10000": "success"}
 
 
 def test_the_hosts_route_cut_for_good_times_the_job_out(local_sites: LocalSites) -> None:
