@@ -92,11 +92,11 @@ def test_the_hosts_route_cut_and_restored_at_the_exchange_lets_the_job_finish(lo
                                                     "host:10000": "success"}
 
 
-def test_the_hosts_route_cut_for_good_times_the_job_out(local_sites: LocalSites) -> None:
+def test_the_hosts_site_black_holed_for_good_times_the_job_out(local_sites: LocalSites) -> None:
     pid = local_sites.exchange.pid()
     result = run_drill(local_sites, "t5-network-cut-permanent")
     assert result.status == "passed", result.reasons
-    assert result.observed == "times_out"
+    assert result.action == "pause_engine" and result.observed == "times_out"
     assert {"injected", "detected", "job_ended", "lifted", "recovered"} <= set(result.timeline)
     assert local_sites.exchange.is_running_same(pid)
     assert all(status != "success" for status in rows(local_sites, result.job_ids[0]).values())
