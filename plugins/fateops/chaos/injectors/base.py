@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from fateops.chaos.catalogue import Backend, FaultSpec
     from fateops.engine import LocalEngine
+    from fateops.engine.sites import LocalSites
     from fateops.fate.auth import FateFlowAuth
     from fateops.fate.client import FateFlowClient
     from fateops.fate.jobs import TableRef
@@ -206,3 +207,12 @@ class Injector(ABC):
 
     def restore(self, record: dict[str, Any]) -> None:  # noqa: B027 — optional hook
         """Load what :meth:`record` saved."""
+
+
+def require_local_sites(ctx: DrillContext, action: str, missing: str, fix: str) -> LocalSites:
+    """The federation's sites for an action that exists only with a site per party (``local_sites:``)."""
+    from fateops.engine.sites import LocalSites, uses_sites
+
+    if not uses_sites(ctx.federation):
+        raise DrillError(f"{action} needs a site per party (local_sites:) — {missing}", fix=fix)
+    return LocalSites(ctx.federation)

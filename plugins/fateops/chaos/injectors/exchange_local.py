@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fateops.chaos.injectors.base import DrillContext, Injector, JobRef
+from fateops.chaos.injectors.base import DrillContext, Injector, JobRef, require_local_sites
 from fateops.exceptions import DrillError
 
 __all__ = ["CutExchangeRoute"]
@@ -25,12 +25,8 @@ class CutExchangeRoute(Injector):
 
     def __init__(self, spec: Any, ctx: DrillContext) -> None:
         super().__init__(spec, ctx)
-        from fateops.engine.sites import LocalSites, uses_sites
-
-        if not uses_sites(ctx.federation):
-            raise DrillError("cut_exchange_route needs a site per party (local_sites:) — there is no local "
-                             "Exchange in single-engine mode", fix="use federation.local.yaml, or pause_engine")
-        self.sites = LocalSites(ctx.federation)
+        self.sites = require_local_sites(ctx, self.action, "there is no local Exchange in single-engine mode",
+                                         fix="use federation.local.yaml, or pause_engine")
         self.party_id = ctx.party.party_id
 
     def describe(self) -> str:

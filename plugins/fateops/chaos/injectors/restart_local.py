@@ -14,7 +14,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Any
 
-from fateops.chaos.injectors.base import DrillContext, Injector, JobRef
+from fateops.chaos.injectors.base import DrillContext, Injector, JobRef, require_local_sites
 from fateops.exceptions import DrillError
 
 __all__ = ["RestartBroker", "RestartExchange"]
@@ -30,12 +30,8 @@ class _RestartDaemon(Injector):
 
     def __init__(self, spec: Any, ctx: DrillContext) -> None:
         super().__init__(spec, ctx)
-        from fateops.engine.sites import LocalSites, uses_sites
-
-        if not uses_sites(ctx.federation):
-            raise DrillError(f"{self.action} needs a site per party (local_sites:) — one shared engine has no "
-                             f"{self.what}", fix="use federation.local.yaml (or another config with local_sites:)")
-        self.sites = LocalSites(ctx.federation)
+        self.sites = require_local_sites(ctx, self.action, f"one shared engine has no {self.what}",
+                                         fix="use federation.local.yaml (or another config with local_sites:)")
         self.old_pid: int | None = None
         self.new_pid: int | None = None
 
