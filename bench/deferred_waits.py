@@ -14,10 +14,15 @@ each trigger polls on its own) then **new** (``shared_poll=True``: one poll loop
    runs first — on a loaded 2-core machine those take many minutes); ``--start worker`` runs ``execute()``;
 3. it samples the triggerer's process tree (the triggerer and its trigger-runner child) for ``--window``
    seconds: CPU (% of one core) and RSS, against the same triggerer idle before the first phase;
-4. it stops the job (``/job/stop``: the job *ends* at a moment FATE records) and measures the detection
-   delay: FATE's end time of the job → each trigger's "Trigger fired event" (its trigger log) and → the
+4. it stops the job and measures the detection delay from the moment the job's status turned terminal —
+   seen by the bench's own ``/job/query`` every 0.2 s, started before the stop (FATE's recorded
+   ``end_time`` cannot anchor it: FATE writes it after killing the job's processes, seconds after the
+   status turned ``canceled``) — to each trigger's "Trigger fired event" (its trigger log) and to the
    task instance leaving ``deferred`` (seen over REST every 0.2 s); min/median/max. The run is then
    marked failed: the resumes (the waits fail, the job was cancelled) are not part of the measurement.
+
+Each mode runs in a freshly started triggerer, sampled idle just before its waits, so the two modes'
+memory is comparable (freed memory of an earlier phase stays with the Python process that used it).
 
 Run: ``source /work/ports-K.sh && .venv/bin/python -u bench/deferred_waits.py``.
 """
@@ -33,6 +38,7 @@ import secrets
 import shutil
 import statistics
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -193,8 +199,34 @@ def _raw_list(job_id: str) -> Any:
     return body.get("data") or []
 
 
+class StatusAnchor(threading.Thread):
+    """Asks FATE for the job's status every 0.2 s, from before the stop: ``ended_at`` is when it first read
+    a terminal status — the moment every wait should detect, measured as close as a poll can."""
+
+    def __init__(self, base_url: str, job_id: str, timeout_s: float) -> None:
+        super().__init__(daemon=True)
+        self.base_url, self.job_id, self.timeout_s = base_url, job_id, timeout_s
+        self.ended_at: float | None = None
+        self.status = ""
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.timeout_s
+        with FateFlowClient(self.base_url, read_timeout=30) as client:
+            while time.monotonic() < deadline:
+                job = client.query_job(self.job_id, with_tasks=False)
+                if job.is_terminal:
+                    self.ended_at, self.status = time.time(), str(job.overall_status.value)
+                    return
+                time.sleep(0.2)
+
+
 def phase(mode: str, args: argparse.Namespace, api: AirflowRestClient, client: FateFlowClient,
-          stack: AirflowStack, triggerer: int, table: tuple[str, str], idle: Usage) -> dict[str, Any]:
+          stack: AirflowStack, table: tuple[str, str]) -> dict[str, Any]:
+    triggerer = stack.restart("triggerer", timeout_s=300)
+    time.sleep(args.settle)
+    idle = sample(triggerer, args.window)
+    print(f"[{mode}] fresh triggerer (pid {triggerer}) idle: CPU {idle.cpu_pct:.1f} % of a core, "
+          f"RSS {idle.rss_mb:.0f} MB", flush=True)
     job_id = long_job(client, table)
     dag_id = write_dag(stack.home.parent / "dags", mode, job_id, args)
     print(f"[{mode}] job {job_id} running; triggering {args.waits} waits ({dag_id})", flush=True)
@@ -222,6 +254,9 @@ def phase(mode: str, args: argparse.Namespace, api: AirflowRestClient, client: F
           f"{pool.get('occupied_slots')}, deferred {pool.get('deferred_slots')}")
     print(f"[{mode}] triggerer over {args.window:.0f} s: CPU {usage.cpu_pct:.1f} % of a core "
           f"(idle {idle.cpu_pct:.1f} %), RSS {usage.rss_mb:.0f} MB (idle {idle.rss_mb:.0f} MB)")
+    anchor = StatusAnchor(client.settings.base_url, job_id, timeout_s=args.detect_timeout)
+    anchor.start()
+    time.sleep(0.5)  # the anchor's first polls read "running": it sees the change, not a late first look
     stop(client, job_id)
     t_stop = time.time()
     left: dict[int, float] = {}
@@ -232,16 +267,20 @@ def phase(mode: str, args: argparse.Namespace, api: AirflowRestClient, client: F
             if ti["state"] != "deferred" and ti["map_index"] not in left:
                 left[ti["map_index"]] = now
         time.sleep(0.2)
-    ended = job_end(client, job_id)
+    anchor.join(timeout=5)
+    if anchor.ended_at is None:
+        raise SystemExit(f"[{mode}] the status anchor never saw job {job_id} end")
+    ended = anchor.ended_at
     fired = [t - ended for t in fired_times(stack.home / "logs", dag_id)]
     seen = sorted(t - ended for t in left.values())
-    print(f"[{mode}] job end (FATE record) {ended - t_stop:+.2f} s after the stop call; "
+    print(f"[{mode}] job {anchor.status} {ended - t_stop:+.2f} s after the stop call returned (0.2 s poll); "
+          f"FATE's end_time record {job_end(client, job_id) - ended:+.2f} s after that; "
           f"{len(fired)} 'fired' log lines, {len(seen)} waits left deferred")
     # the waits' resumes (execute_complete on a worker, failing: the job was cancelled) are not measured:
     # end the run so they do not load the machine during the next phase
     api._call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": "failed"})
-    return {"held": held, "pool_occupied": pool.get("occupied_slots"), "usage": usage, "fired": fired,
-            "left": seen}
+    return {"held": held, "pool_occupied": pool.get("occupied_slots"), "usage": usage, "idle": idle,
+            "fired": fired, "left": seen}
 
 
 def stop(client: FateFlowClient, job_id: str, attempts: int = 6) -> None:
@@ -300,36 +339,35 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     try:
         stack.start(timeout_s=300)
-        triggerer = stack.running()["triggerer"]
-        assert triggerer is not None
         with FateFlowClient(engine.config.base_url, read_timeout=120) as client, \
                 AirflowRestClient(stack.url, "admin", stack.admin_password() or "", timeout_s=180) as api:
             upload = client.upload_file(tiny_table(work / "tiny.csv"), namespace, "t", csv_meta(), partitions=2)
             wait_for_job(client, upload.job_id, timeout_s=300, poll_s=1.0, log=lambda _: None)
-            time.sleep(args.settle)
-            idle = sample(triggerer, args.window)
-            print(f"idle triggerer: CPU {idle.cpu_pct:.1f} % of a core, RSS {idle.rss_mb:.0f} MB")
             for mode in args.modes.split(","):
-                results[mode] = phase(mode, args, api, client, stack, triggerer, (namespace, "t"), idle)
+                results[mode] = phase(mode, args, api, client, stack, (namespace, "t"))
             client.table_delete(namespace, "t")
     finally:
         stack.stop()
         if not engine_was_up:
             engine.stop()
 
-    print(f"\n== {args.waits} deferred waits on one running FATE job, one triggerer, poll {args.poll:g} s ==")
-    print(f"idle triggerer: CPU {idle.cpu_pct:.1f} % of a core, RSS {idle.rss_mb:.0f} MB")
+    print(f"\n== {args.waits} deferred waits on one running FATE job, one triggerer per mode, poll {args.poll:g} s ==")
     for mode, r in results.items():
-        u: Usage = r["usage"]
-        print(f"{mode:>4}: slots held {r['held']} (pool occupied {r['pool_occupied']}); "
-              f"triggerer extra CPU {u.cpu_pct - idle.cpu_pct:5.1f} % of a core, extra RSS "
-              f"{u.rss_mb - idle.rss_mb:5.0f} MB")
-        print(f"      detection (FATE job end → trigger fired):   {delay_line(r['fired'])}")
-        print(f"      detection (FATE job end → TI left deferred): {delay_line(r['left'])}")
+        u, idle = r["usage"], r["idle"]
+        print(f"{mode:>4}: slots held {r['held']} (pool occupied {r['pool_occupied']}); triggerer idle "
+              f"{idle.cpu_pct:.1f} % / {idle.rss_mb:.0f} MB, extra CPU {u.cpu_pct - idle.cpu_pct:5.1f} % of a core, "
+              f"extra RSS {u.rss_mb - idle.rss_mb:5.0f} MB")
+        print(f"      detection (job ended → trigger fired):   {delay_line(r['fired'])}")
+        print(f"      detection (job ended → TI left deferred): {delay_line(r['left'])}")
     if {"old", "new"} <= set(results):
-        old, new = results["old"]["usage"], results["new"]["usage"]
-        extra_old, extra_new = old.cpu_pct - idle.cpu_pct, new.cpu_pct - idle.cpu_pct
-        print(f"ratio extra CPU old ÷ new: {extra_old / max(extra_new, 0.01):.1f}x")
+        def extra(mode: str) -> float:
+            return float(results[mode]["usage"].cpu_pct - results[mode]["idle"].cpu_pct)
+
+        print(f"ratio extra CPU old ÷ new: {extra('old') / max(extra('new'), 0.01):.1f}x")
+        medians = {m: statistics.median(results[m]["fired"]) for m in ("old", "new") if results[m]["fired"]}
+        if len(medians) == 2:
+            print(f"ratio median detection delay new ÷ old: {medians['new'] / max(medians['old'], 0.01):.2f} "
+                  f"({medians['old']:.2f} s → {medians['new']:.2f} s)")
     return 0
 
 

@@ -132,9 +132,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("FATEOPS_AIRFLOW_PORT", "8080")),
                         help="the api-server's port (two runs side by side need two)")
     parser.add_argument("--tag", default="run", help="names this run's Airflow home and data dir")
+    parser.add_argument("--preload", default="",
+                        help="FATEOPS_PRELOAD for the scheduler: empty = fateops.localstack.preload's list, "
+                             "'none' = no preloading (the Airflow CLI as is)")
+    parser.add_argument("--compare", action="store_true",
+                        help="run twice in this one invocation, --preload none then the default list, "
+                             "and print both ratios side by side")
     args = parser.parse_args(argv)
 
-    work = state_dir() / "bench" / "orchestration" / args.tag
+    if not args.compare:
+        return 0 if run(args, args.preload, args.tag)[0] == "success" else 1
+    results = [(label, *run(args, preload, f"{args.tag}-{label}"))
+               for label, preload in (("no-preload", "none"), ("preload", ""))]
+    print("\n== side by side (same machine, one invocation, one after the other) ==")
+    print(f"  {'scheduler':<12} {'state':<8} {'wall s':>8} {'FATE-busy s':>12} {'ratio':>6}")
+    for label, state, wall, busy in results:
+        print(f"  {label:<12} {state:<8} {wall:8.1f} {busy:12.1f} {wall / busy if busy else float('nan'):6.2f}")
+    (_, _, wall_a, busy_a), (_, _, wall_b, busy_b) = results
+    if busy_a and busy_b:
+        print(f"  overhead (wall − FATE-busy): {wall_a - busy_a:.1f} s → {wall_b - busy_b:.1f} s; "
+              f"ratio {wall_a / busy_a:.2f} → {wall_b / busy_b:.2f}")
+    return 0 if all(state == "success" for _, state, _, _ in results) else 1
+
+
+def run(args: argparse.Namespace, preload: str, tag: str) -> tuple[str, float, float]:
+    """One pipeline run on a fresh Airflow home; prints its chain and returns (state, wall, FATE-busy)."""
+    work = state_dir() / "bench" / "orchestration" / tag
     engine = LocalEngine()
     engine_was_up = engine.pid() is not None
     engine.start(timeout_s=180)
@@ -145,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         "FATEOPS_REGISTRY_DIR": str(work / "registry"),
         # at load 30-50 (other sessions' suites) the execution API's 5 s default fails tasks before they start
         "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
+        "FATEOPS_PRELOAD": preload,
     })
     namespace = f"bench_orch_{secrets.token_hex(3)}"
     conf: dict[str, Any] = {"federation": args.federation, "rows": args.rows, "fraud_ratio": 0.02,
@@ -178,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     chain = critical_chain(tis)
     import fateops
 
-    print(f"\n== [{args.tag}] fateops from {Path(fateops.__file__).parent}")
+    print(f"\n== [{tag}] fateops from {Path(fateops.__file__).parent}; scheduler preload: {preload or 'default list'}")
     print(f"== {DAG_ID}: {args.rows} rows, {args.federation}, run {state}; AIRFLOW parallelism "
           f"{os.environ.get('AIRFLOW__CORE__PARALLELISM', 'stack default')} ==")
     print(f"pipeline wall {wall:.1f} s; FATE-busy (union of {len(jobs)} jobs) {busy:.1f} s; "
@@ -217,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind, value in kinds.items():
         print(f"  {kind:<42} {value:6.1f} s")
     print(f"  {'total non-FATE on the chain':<42} {wall - busy:6.1f} s (wall − FATE-busy)")
-    return 0 if state == "success" else 1
+    return state, wall, busy
 
 
 if __name__ == "__main__":

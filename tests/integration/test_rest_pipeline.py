@@ -10,6 +10,7 @@ followed only through the REST API, as ``make demo`` does. The stack is stopped 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections import defaultdict
 from pathlib import Path
@@ -66,3 +67,8 @@ def test_pipeline_triggered_over_rest_runs_through_scheduler_and_triggerer(stack
     assert 0.5 < result["auc"] <= 1.0
     assert registered["promoted"] is True and result["model"]["model_id"] == registered["model_id"]
     assert set(result["job_ids"]) >= {"train", "predict", "upload 9999/train", "upload 10000/test"}
+    # the scheduler (whose LocalExecutor forked every task above) started through the preload launcher
+    # and imported every module on its list
+    scheduler_log = (stack.home / "logs" / "scheduler.log").read_text()
+    preloads = re.findall(r"fateops preload: (\d+) of (\d+) modules", scheduler_log)
+    assert preloads and preloads[-1][0] == preloads[-1][1], preloads

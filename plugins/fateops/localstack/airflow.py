@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 COMPONENTS: dict[str, list[str]] = {
     "api-server": ["api-server", "--host", "127.0.0.1"],
-    "scheduler": ["scheduler", "--skip-serve-logs"],
+    "scheduler": ["scheduler", "--skip-serve-logs"],  # started through fateops.localstack.preload
     "dag-processor": ["dag-processor"],
     "triggerer": ["triggerer", "--skip-serve-logs"],
 }
@@ -83,12 +83,19 @@ class AirflowStack:
         for name, args in COMPONENTS.items():
             if read_pid(self._pid_file(name)) is not None:
                 continue
-            cmd = [str(self.bin_dir / "airflow"), *args]
+            cmd = self.command(name, args)
             if name == "api-server":
                 cmd += ["--port", str(self.port)]
             pid = spawn(cmd, pid_file=self._pid_file(name), log_file=self.home / "logs" / f"{name}.log", env=env)
             log.info("airflow %s started (pid %s)", name, pid)
         return self.wait_healthy(timeout_s)
+
+    def command(self, name: str, args: list[str]) -> list[str]:
+        """The scheduler starts through :mod:`fateops.localstack.preload`: its LocalExecutor forks every
+        task process, which then inherits the task code's imports instead of paying them per task."""
+        if name == "scheduler":
+            return [str(self.bin_dir / "python"), "-m", "fateops.localstack.preload", *args]
+        return [str(self.bin_dir / "airflow"), *args]
 
     def health(self) -> dict[str, object] | None:
         try:
@@ -112,6 +119,15 @@ class AirflowStack:
                 raise AirflowStackError(f"airflow component(s) exited during start-up: {', '.join(dead)}")
             time.sleep(1)
         raise AirflowStackError(f"Airflow not healthy after {timeout_s:.0f}s: {json.dumps(health)}")
+
+    def restart(self, component: str, timeout_s: float = 180) -> int:
+        """Stop one component and start it again (a fresh process); returns its new pid."""
+        stop_pid_file(self._pid_file(component), grace_s=8.0)
+        self.start(timeout_s=timeout_s)
+        pid = read_pid(self._pid_file(component))
+        if pid is None:
+            raise AirflowStackError(f"airflow {component} did not come back after a restart")
+        return pid
 
     def stop(self, grace_s: float = 8.0) -> list[str]:
         """Stop every component (SIGTERM, then SIGKILL: api-server and triggerer may ignore TERM)."""
