@@ -21,9 +21,11 @@ The seed's *Job Definition and Submission*, on the tables `fate_dataset_prepare`
 2. **plan_training** → **submit_training** — FATE 2.2 `reader` → `homo_lr` (guest and hosts train locally,
    the arbiter averages) → `evaluation` (binary: AUC, KS, precision, recall, accuracy) on the training rows
    *and* on each party's held-out test table. Hyper-parameters are Params, chosen on `bench/parity.py
-   --panel` (README, "Training defaults"): L2 penalty 1e-5, SGD, the seed's 5 epochs (max_iter) and batch
-   size 100, learning rate 2.0 decaying linearly to `lr_decay_to` (0.02) of itself over the job's steps
-   (sized from the tables' row counts; empty = constant). The FATE job's own timeout is `job_timeout_s`.
+   --panel` (README, "Training defaults"): L2 penalty 1e-5, SGD, batch size 100, the seed's 5 epochs
+   (max_iter) — raised on small tables until the largest party takes `min_steps` (5,700, the full-size
+   job's own count; at most 100 epochs; empty or 0 = exactly `epochs`) — and learning rate 2.0 decaying
+   linearly to `lr_decay_to` (0.02) of itself over the job's steps (sized from the tables' row counts;
+   empty = constant). The FATE job's own timeout is `job_timeout_s`.
    Submitting is never retried (a retry could start a second job).
 3. **wait_training** — deferrable: the wait costs no worker slot; past `sensor_timeout_s` the job is stopped.
 4. **collect_metrics** — every party's evaluation to XCom; the headline is the guest's held-out AUC/KS,

@@ -28,8 +28,10 @@ from tests.integration.test_local_dags import run_dag, task_states, xcom
 pytestmark = [pytest.mark.engine, pytest.mark.airflow, pytest.mark.timeout(3600)]
 
 PARTIES = (9999, 10000)
+# min_steps 0: exactly 5 epochs, as before the rule — these runs test the orchestration, and 2,400 training rows
+# a party would otherwise train 100 epochs (every one a federated round) in each of them.
 SMALL = {"rows": 6000, "fraud_ratio": 0.02, "min_rows": 100, "auc_threshold": 0.5, "sensor_timeout_s": 1800,
-         "job_timeout_s": 1800}
+         "job_timeout_s": 1800, "min_steps": 0}
 TRAIN_ROWS, TEST_ROWS = 2400, 600  # per party: 6000 rows / 2 parties, 20 % held out
 
 

@@ -24,8 +24,10 @@ from fateops.localstack import AirflowRestClient, AirflowStack
 pytestmark = [pytest.mark.engine, pytest.mark.airflow, pytest.mark.timeout(5400)]
 
 DAG_ID = "fate_credit_card_pipeline"
+# min_steps 0: exactly 5 epochs, as before the rule — these runs test the orchestration, and 2,400 training rows
+# a party would otherwise train 100 epochs (every one a federated round) in each of them.
 CONF = {"rows": 6000, "fraud_ratio": 0.02, "min_rows": 100, "auc_threshold": 0.5, "sensor_timeout_s": 1800,
-        "job_timeout_s": 1800}
+        "job_timeout_s": 1800, "min_steps": 0}
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from fateops.data import schema
 from fateops.data.errors import DataFileError
 from fateops.data.layout import PartyDataDir
 from fateops.data.load import load_creditcard
-from fateops.data.preprocess import load_prepared, prepare_party
+from fateops.data.preprocess import load_prepared, prepare_party, prepare_rows
 from fateops.data.split import split_by_parties
 from fateops.data.synthetic import write_synthetic_creditcard
 
@@ -78,6 +78,17 @@ def test_prepared_files_follow_the_seed(data_dir: Path) -> None:
     assert summary["counts"]["test_rows"] == len(test) and summary["synthetic"] is True
     assert summary["scaler"]["Amount"]["center"] == pytest.approx(train_rows[schema.AMOUNT].median())
     assert summary["columns"] == list(schema.PREPARED_COLUMNS)
+
+
+def test_new_rows_are_prepared_with_the_partys_fitted_scaler_exactly_as_its_held_out_rows(data_dir: Path) -> None:
+    """bench/parity.py scores an extra evaluation set this way: nothing is refitted on the new rows."""
+    party = PartyDataDir.for_party(data_dir, GUEST)
+    prepared = prepare_party(party)
+    test = load_prepared(prepared.test_csv)
+    raw = load_creditcard(party.raw_csv).iloc[test[schema.ID].to_numpy() - 1]
+    again = prepare_rows(raw, prepared.scaler)
+    columns = [c for c in schema.PREPARED_COLUMNS if c != schema.ID]
+    pd.testing.assert_frame_equal(again[columns], test[columns])  # the same numbers as the written file
 
 
 def test_rerun_is_idempotent(data_dir: Path) -> None:

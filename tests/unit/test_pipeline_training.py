@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from fateops.exceptions import ConfigError, FateFlowError
 from fateops.federation import load_federation
 from fateops.pipeline.tables import party_tables
 from fateops.pipeline.training import (
+    FULL_SIZE_STEPS,
+    MAX_EPOCHS_FOR_MIN_STEPS,
     TrainResult,
     TrainSettings,
     flatten_scores,
@@ -28,8 +31,10 @@ def test_settings_from_params_take_the_dag_names_and_keep_the_panel_defaults() -
     # The defaults chosen on bench/parity.py's panel (README, "Training defaults").
     assert TrainSettings.from_params({}) == TrainSettings(epochs=5, batch_size=100, learning_rate=2.0,
                                                           lr_decay_to=0.02, penalty="l2", alpha=1e-5,
-                                                          optimizer="sgd")
+                                                          optimizer="sgd", min_steps=5700)
     assert TrainSettings.from_params({"lr_decay_to": None}).lr_decay_to is None  # an emptied form field: constant
+    assert TrainSettings.from_params({"min_steps": None}).min_steps is None  # an emptied form field: no rule
+    assert TrainSettings.from_params({"min_steps": 2000.0}).min_steps == 2000  # a form's number
     chosen = TrainSettings.from_params({"epochs": "10", "learning_rate": 0.3, "penalty": "L1", "optimizer": "ADAM",
                                         "auc_threshold": 0.9})
     assert (chosen.epochs, chosen.learning_rate, chosen.penalty, chosen.optimizer) == (10, 0.3, "l1", "adam")
@@ -37,11 +42,52 @@ def test_settings_from_params_take_the_dag_names_and_keep_the_panel_defaults() -
 
 @pytest.mark.parametrize(("field", "value"), [("epochs", 0), ("batch_size", 0), ("learning_rate", -1.0),
                                               ("penalty", "l3"), ("optimizer", "newton"), ("lr_decay_to", 0.0),
-                                              ("lr_decay_to", 1.5)])
+                                              ("lr_decay_to", 1.5), ("min_steps", -1), ("min_steps", 2.5),
+                                              ("min_steps", "many"), ("min_steps", 2_000_000)])
 def test_bad_hyper_parameters_fail_before_a_job_is_submitted(field: str, value: object) -> None:
     with pytest.raises(ConfigError) as err:
         TrainSettings(**{field: value})
     assert err.value.field == field
+
+
+def test_a_bad_min_steps_param_names_the_field_and_the_fix() -> None:
+    with pytest.raises(ConfigError, match="whole number of optimizer steps") as err:
+        TrainSettings.from_params({"min_steps": "lots"})
+    assert err.value.field == "min_steps" and "0 or null" in str(err.value)
+
+
+def _full_size_party_rows() -> int:
+    """The largest party's training rows of the demo's job: Kaggle's 284,807 rows split over 2 parties
+    (stratified: 142,404 rows), 20 % held out → 113,923."""
+    return 142_404 - math.ceil(0.2 * 142_404)
+
+
+def test_min_steps_leaves_the_full_size_job_exactly_as_it_was() -> None:
+    rows = _full_size_party_rows()
+    assert rows == 113_923
+    default, without = TrainSettings(), TrainSettings(min_steps=0)
+    assert default.epochs_for(rows) == without.epochs_for(rows) == 5
+    assert default.steps(rows) == without.steps(rows) == 5 * 1140 == FULL_SIZE_STEPS
+    assert default.homo_lr_kwargs(train_rows=rows) == without.homo_lr_kwargs(train_rows=rows)
+    assert default.homo_lr_kwargs(train_rows=rows)["epochs"] == 5
+    assert default.homo_lr_kwargs(train_rows=rows)["lr_scheduler_params"]["total_iters"] == 5700
+
+
+def test_min_steps_gives_a_small_table_more_epochs_and_sizes_the_decay_on_them() -> None:
+    settings = TrainSettings()  # 20k rows over 2 parties: 8,000 training rows each, 80 batches an epoch
+    assert settings.epochs_for(8000) == 72  # ⌈5,700 / 80⌉
+    kwargs = settings.homo_lr_kwargs(train_rows=8000)
+    assert kwargs["epochs"] == 72 and "min_steps" not in kwargs
+    assert kwargs["lr_scheduler_params"]["total_iters"] == 72 * 80 == settings.steps(8000)
+    spec = train_job(load_federation(), party_tables(load_federation(), "ns"), settings, timeout_s=900,
+                     train_rows=8000)["dag"]
+    assert spec["tasks"]["homo_lr_0"]["parameters"]["epochs"] == 72
+    assert spec["tasks"]["homo_lr_0"]["parameters"]["learning_rate_scheduler"]["scheduler_params"][
+        "total_iters"] == 5760
+    # never fewer than `epochs`, and a tiny table stops at MAX_EPOCHS_FOR_MIN_STEPS rounds
+    assert TrainSettings(epochs=80).epochs_for(8000) == 80
+    assert settings.epochs_for(1000) == MAX_EPOCHS_FOR_MIN_STEPS
+    assert TrainSettings(min_steps=None).epochs_for(8000) == TrainSettings(min_steps=0).epochs_for(8000) == 5
 
 
 def test_a_constant_rate_leaves_fates_default_scheduler() -> None:
@@ -51,7 +97,7 @@ def test_a_constant_rate_leaves_fates_default_scheduler() -> None:
 
 def test_train_job_trains_on_train_tables_and_evaluates_every_test_table() -> None:
     federation = load_federation()
-    spec = train_job(federation, party_tables(federation, "ns"), TrainSettings(epochs=7), timeout_s=900,
+    spec = train_job(federation, party_tables(federation, "ns"), TrainSettings(epochs=7, min_steps=0), timeout_s=900,
                      train_rows=1050)["dag"]
     assert spec["conf"]["task"]["timeout"] == 900
     assert set(spec["tasks"]) == {"reader_0", "homo_lr_0", "reader_2", "homo_lr_1", "evaluation_0"}
@@ -122,6 +168,6 @@ def test_the_trigger_forms_training_defaults_are_the_panel_defaults() -> None:
 
     params = train_params()
     assert TrainSettings.from_params({name: param.value for name, param in params.items()}) == TrainSettings()
-    for name in ("epochs", "batch_size", "learning_rate", "lr_decay_to", "alpha", "optimizer"):
+    for name in ("epochs", "batch_size", "learning_rate", "lr_decay_to", "min_steps", "alpha", "optimizer"):
         assert "panel" in str(params[name].description) or name == "batch_size", \
             f"{name}: its description says why (the panel)"

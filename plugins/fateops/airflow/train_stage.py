@@ -53,7 +53,8 @@ def plan_training(tables: list[dict[str, Any]], params: dict[str, Any]) -> dict[
     schema = train_job(federation, tables_of(params, federation), settings, timeout_s=int(params["job_timeout_s"]),
                        train_rows=train_rows)
     trained_on = ", ".join(t["uri"] for t in tables if t["split"] == "train")
-    print(f"homo LR: {settings.as_dict()} ({settings.steps(train_rows)} steps at the largest party), "
+    print(f"homo LR: {settings.as_dict()} ({settings.epochs_for(train_rows)} epochs, "
+          f"{settings.steps(train_rows)} steps at the largest party's {train_rows} rows), "
           f"FATE job timeout {params['job_timeout_s']} s, train on {trained_on}")
     return {"dag_schema": schema, "fateflow_conn_id": guest_conn_id(federation), "settings": settings.as_dict()}
 

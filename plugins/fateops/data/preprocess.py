@@ -18,6 +18,7 @@ run for party B cannot even name party A's files.
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,11 @@ def prepare_party(party: PartyDataDir, *, test_fraction: float = 0.2, seed: int 
     train_idx, test_idx = _split(party, labels, test_fraction, seed)
 
     scaler = RobustScaler().fit(raw.loc[train_idx, [schema.AMOUNT, schema.TIME]].to_numpy())
-    scaled = scaler.transform(raw[[schema.AMOUNT, schema.TIME]].to_numpy())
+    scaler_params = {
+        schema.AMOUNT: {"center": float(scaler.center_[0]), "scale": float(scaler.scale_[0])},
+        schema.TIME: {"center": float(scaler.center_[1]), "scale": float(scaler.scale_[1])},
+    }
+    scaled = _scaled(raw, scaler_params)
     ids = np.arange(1, len(raw) + 1, dtype=np.int64)
 
     outputs = {}
@@ -77,10 +82,6 @@ def prepare_party(party: PartyDataDir, *, test_fraction: float = 0.2, seed: int 
         content = _prepared_csv(raw, ids, scaled, rows)
         outputs[path.name] = write_if_changed(path, content)
     synthetic = is_synthetic(party.raw_csv)
-    scaler_params = {
-        schema.AMOUNT: {"center": float(scaler.center_[0]), "scale": float(scaler.scale_[0])},
-        schema.TIME: {"center": float(scaler.center_[1]), "scale": float(scaler.scale_[1])},
-    }
     summary = {
         "party_id": party.party_id,
         "synthetic": synthetic,
@@ -120,6 +121,23 @@ def _split(party: PartyDataDir, labels: np.ndarray, test_fraction: float,
     train, test = train_test_split(np.arange(len(labels)), test_size=test_fraction, stratify=labels,
                                    random_state=seed)
     return np.sort(train), np.sort(test)
+
+
+def _scaled(raw: pd.DataFrame, scaler: dict[str, dict[str, float]]) -> np.ndarray:
+    """``Amount`` and ``Time`` through a fitted RobustScaler's centre and scale (what its transform does)."""
+    columns = [schema.AMOUNT, schema.TIME]
+    centre = np.array([scaler[c]["center"] for c in columns])
+    scale = np.array([scaler[c]["scale"] for c in columns])
+    return (raw[columns].to_numpy(dtype="float64") - centre) / scale
+
+
+def prepare_rows(raw: pd.DataFrame, scaler: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """New raw rows (Kaggle's columns) prepared with a party's *already fitted* scaler, as its held-out rows
+    are — e.g. an extra evaluation set scored beside them (bench/parity.py); nothing is refitted."""
+    ids = np.arange(1, len(raw) + 1, dtype=np.int64)
+    rows = np.arange(len(raw))
+    return pd.read_csv(io.BytesIO(_prepared_csv(raw.reset_index(drop=True), ids, _scaled(raw, scaler), rows)),
+                       dtype=schema.PREPARED_DTYPES)
 
 
 def _prepared_csv(raw: pd.DataFrame, ids: np.ndarray, scaled: np.ndarray, rows: np.ndarray) -> bytes:
