@@ -24,10 +24,10 @@ from fateops.localstack import AirflowRestClient, AirflowStack
 pytestmark = [pytest.mark.engine, pytest.mark.airflow, pytest.mark.timeout(5400)]
 
 DAG_ID = "fate_credit_card_pipeline"
-# min_steps 0: exactly 5 epochs, as before the rule — these runs test the orchestration, and 2,400 training rows
-# a party would otherwise train 100 epochs (every one a federated round) in each of them.
+# the training defaults as a user gets them (min_steps included: 2,400 training rows a party train 100 epochs);
+# test_pipeline_dags runs its many trainings at min_steps 0
 CONF = {"rows": 6000, "fraud_ratio": 0.02, "min_rows": 100, "auc_threshold": 0.5, "sensor_timeout_s": 1800,
-        "job_timeout_s": 1800, "min_steps": 0}
+        "job_timeout_s": 1800}
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,7 @@ def test_pipeline_triggered_over_rest_runs_through_scheduler_and_triggerer(stack
                 assert "deferred" in seen[wait], (wait, seen[wait])
             result = api.xcom(DAG_ID, run_id, "report")
             registered = api.xcom(DAG_ID, run_id, "train.register_model")
+            planned = api.xcom(DAG_ID, run_id, "train.plan_training", key="settings")
     finally:
         with FateFlowClient(fate_engine.config.base_url) as client:
             for party in (9999, 10000):
@@ -68,6 +69,8 @@ def test_pipeline_triggered_over_rest_runs_through_scheduler_and_triggerer(stack
     assert Path(result["predictions_csv"]).is_file()
     assert 0.5 < result["auc"] <= 1.0
     assert registered["promoted"] is True and result["model"]["model_id"] == registered["model_id"]
+    # min_steps raised the small tables' epochs (2,400 rows a party: 24 batches an epoch) in the job submitted
+    assert planned["epochs"] == 100 and planned["min_steps"] == 5700, planned
     assert set(result["job_ids"]) >= {"train", "predict", "upload 9999/train", "upload 10000/test"}
     # the scheduler (whose LocalExecutor forked every task above) started through the preload launcher
     # and imported every module on its list

@@ -90,6 +90,15 @@ def test_min_steps_gives_a_small_table_more_epochs_and_sizes_the_decay_on_them()
     assert TrainSettings(min_steps=None).epochs_for(8000) == TrainSettings(min_steps=0).epochs_for(8000) == 5
 
 
+def test_the_settings_recorded_are_the_epochs_the_job_ran_and_rebuild_the_same_job() -> None:
+    asked = TrainSettings()
+    ran = asked.as_run(8000)
+    assert (asked.epochs, ran.epochs) == (5, 72) and ran.min_steps == asked.min_steps
+    assert ran.homo_lr_kwargs(train_rows=8000) == asked.homo_lr_kwargs(train_rows=8000)
+    assert TrainSettings(**ran.as_dict()) == ran  # what collect_metrics rebuilds from the plan's XCom
+    assert asked.as_run(_full_size_party_rows()) == asked
+
+
 def test_a_constant_rate_leaves_fates_default_scheduler() -> None:
     kwargs = TrainSettings(lr_decay_to=None).homo_lr_kwargs(train_rows=10_000)
     assert "lr_scheduler" not in kwargs and "lr_decay_to" not in kwargs

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from fateops.exceptions import ConfigError, FateFlowError
@@ -132,6 +132,11 @@ class TrainSettings:
             return self.epochs
         needed = math.ceil(self.min_steps / self.batches(train_rows))
         return max(self.epochs, min(needed, MAX_EPOCHS_FOR_MIN_STEPS))
+
+    def as_run(self, train_rows: int) -> TrainSettings:
+        """These settings with ``epochs`` = the epochs the job really runs: what the registry, the report and
+        MLflow record, so a reader sees 72 epochs, not the 5 asked for (the job spec is the same)."""
+        return replace(self, epochs=self.epochs_for(train_rows))
 
     def steps(self, train_rows: int) -> int:
         """Optimizer steps of a party with ``train_rows`` rows: FATE's scheduler counts these, not epochs."""
