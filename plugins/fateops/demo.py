@@ -142,8 +142,9 @@ def up(options: DemoOptions, out: Out = print) -> dict[str, Any]:
             failed = sorted(t for t, s in api.task_states(DAG_ID, run_id).items() if s in ("failed", "upstream_failed"))
             raise DemoFailed(f"run {run_id} ended {final}; failed tasks: {', '.join(failed) or 'none'} — "
                              f"{stack.url}/dags/{DAG_ID}/runs/{run_id}")
+        run_seconds = time.monotonic() - t0
         result: dict[str, Any] = api.xcom(DAG_ID, run_id, "report")
-    _print_outcome(result, stack, run_id, time.monotonic() - started, out)
+    _print_outcome(result, stack, run_id, run_seconds, time.monotonic() - started, out)
     _print_mlflow(result, mlflow, federation.name, out)
     return result
 
@@ -221,11 +222,13 @@ def _start_sites(federation: Federation, state: dict[str, Any], out: Out) -> dic
     return conns
 
 
-def _print_outcome(result: dict[str, Any], stack: Any, run_id: str, seconds: float, out: Out) -> None:
+def _print_outcome(result: dict[str, Any], stack: Any, run_id: str, run_seconds: float, total_seconds: float,
+                   out: Out) -> None:
     auc = result.get("auc")
     training_auc = result.get("training_auc")
     out("")
-    out(f"==> {DAG_ID} succeeded in {seconds:.0f} s (run {run_id})")
+    out(f"==> {DAG_ID} succeeded: the run took {run_seconds:.0f} s from trigger to end; `demo up` "
+        f"{total_seconds:.0f} s in all (starting the engine/sites, MLflow and Airflow included) — run {run_id}")
     out(f"    AUC (guest's held-out rows, scored by the federated model): {auc:.4f}" if auc is not None
         else "    AUC: n/a (no labels)")
     if training_auc is not None:

@@ -58,8 +58,9 @@ def test_the_closing_lines_show_auc_auprc_and_recall_at_the_threshold() -> None:
               "at_threshold": {"threshold": 0.0371, "precision": 0.5, "recall": 0.8, "true_positives": 40,
                                "false_positives": 40, "false_negatives": 10, "true_negatives": 9000}}
     stack = SimpleNamespace(url="http://127.0.0.1:8080", password_file="pw.json")
-    demo._print_outcome(result, stack, "run1", 12.0, lines.append)
+    demo._print_outcome(result, stack, "run1", 12.0, 30.0, lines.append)
     text = "\n".join(lines)
+    assert "the run took 12 s from trigger to end; `demo up` 30 s in all" in text
     assert "AUC (guest's held-out rows" in text and "0.9500" in text
     assert "AUPRC (average precision, same held-out rows):" in text and "0.6100" in text
     assert ("at the decision threshold 0.0371 (chosen on the model's training rows): recall 0.800 "
