@@ -80,3 +80,44 @@ def test_federating_a_new_party_rewrites_the_prepared_sites_broker_tables(ports:
                             .read_text())
     assert routes["10001"] == {"host": "127.0.0.1", "port": 15674}
     assert three.sync_broker_routes() == {"9999": False, "10000": False}  # idempotent
+
+
+def _grown(tmp_path: Path, *, add: list[int], drop: tuple[int, ...] = ()) -> str:
+    """federation.local.yaml with hosts added (and parties dropped), written next to the test's state."""
+    config = yaml.safe_load((Path(__file__).parents[2] / "include/configs/federation.local.yaml").read_text())
+    config["parties"] = [p for p in config["parties"] if p["party_id"] not in drop]
+    config["parties"] += [{"party_id": pid, "name": f"bank-{pid}", "roles": ["host"], "backend": "local",
+                           "connection": f"fateflow_{pid}"} for pid in add]
+    path = tmp_path / f"federation.{'-'.join(map(str, add))}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def test_a_party_joining_with_a_lower_id_leaves_the_running_sites_ports_alone(ports: None, tmp_path: Path) -> None:
+    before = LocalSites(load_federation("federation.local.yaml"), root=tmp_path).route_table().as_dict()
+    assert before == {"9999": "127.0.0.1:19381", "10000": "127.0.0.1:19382"}
+    after = LocalSites(load_federation(_grown(tmp_path, add=[9000])), root=tmp_path)
+    # 9000 sorts first but takes the next free slot; the running banks keep theirs (and their brokers' ports)
+    assert after.route_table().as_dict() == {**before, "9000": "127.0.0.1:19383"}
+    assert after.site(9000).ports.amqp == 15674 and after.site(9999).ports.amqp == 15672
+    assert (tmp_path / "sites" / "slots.json").is_file()
+
+
+def test_slots_are_handed_out_in_id_order_kept_and_freed_only_with_the_site_folder() -> None:
+    from fateops.engine.sites import assign_slots
+
+    assert assign_slots([10000, 9999], {}) == {9999: 0, 10000: 1}  # a fresh state: the order by id
+    assert assign_slots([9000, 9999, 10000], {9999: 0, 10000: 1}) == {9000: 2, 9999: 0, 10000: 1}
+    # 10000 left the federation: its slot stays reserved while its site folder exists (it may still run) …
+    assert assign_slots([9999, 9000], {9999: 0, 10000: 1}, site_exists=[9999, 10000]) == {9000: 2, 9999: 0,
+                                                                                           10000: 1}
+    # … and is handed out again once the folder is gone
+    assert assign_slots([9999, 9000], {9999: 0, 10000: 1}, site_exists=[9999]) == {9000: 1, 9999: 0}
+
+
+def test_an_unreadable_slots_record_is_refused_with_the_fix(ports: None, tmp_path: Path) -> None:
+    (tmp_path / "sites").mkdir()
+    (tmp_path / "sites" / "slots.json").write_text("[1, 2")
+    with pytest.raises(ConfigError, match=r"slots\.json") as err:
+        LocalSites(load_federation("federation.local.yaml"), root=tmp_path)
+    assert "delete it with every site stopped" in str(err.value)

@@ -6,8 +6,10 @@ DB, standalone storage, logs — and its own pid file) and its own RabbitMQ node
 see :mod:`fateops.engine.home`). The *Exchange* is a private traffic-server in ``<state_dir>/exchange``
 whose route table (party id → that party's FATE Flow) comes from the federation config.
 
-Ports are derived from the party's position among the local parties (sorted by id), each from a base
-that an environment variable overrides (tests use spare ranges)::
+Ports are derived from the party's *slot*, each from a base that an environment variable overrides (tests
+use spare ranges). Slots are handed out in party-id order the first time and recorded in
+``<state_dir>/sites/slots.json``: a party keeps its slot — and its ports — when parties are added later,
+whatever their ids (:func:`assign_slots`)::
 
     FATE Flow HTTP  FATEOPS_SITES_HTTP_PORT  (9381) + i      RabbitMQ AMQP        FATEOPS_SITES_AMQP_PORT  (5672) + i
     FATE Flow gRPC  FATEOPS_SITES_GRPC_PORT  (9361) + i      RabbitMQ management  FATEOPS_SITES_MGMT_PORT (15672) + i
@@ -17,7 +19,9 @@ that an environment variable overrides (tests use spare ranges)::
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +73,27 @@ class SitePorts:
     @property
     def broker(self) -> BrokerPorts:
         return BrokerPorts(self.amqp, self.management, self.dist)
+
+
+def assign_slots(party_ids: Iterable[int], recorded: Mapping[int, int], *,
+                 site_exists: Iterable[int] = ()) -> dict[int, int]:
+    """Every party's slot (its ports' offset): a recorded party keeps its slot; a new one (in id order) takes
+    the lowest free slot. Why: slots by sort order moved running sites' ports when a party with a lower id
+    joined, breaking the Exchange routes and Airflow connections that point at them.
+
+    A recorded party that left the federation keeps its slot reserved while its site folder exists (its
+    site may still run on those ports); with the folder gone, the slot is free again. Returns the new
+    record: the federation's parties and the reserved ones.
+    """
+    wanted = sorted(set(party_ids))
+    keep = {pid: slot for pid, slot in recorded.items() if pid in wanted or pid in set(site_exists)}
+    taken = set(keep.values())
+    for pid in wanted:
+        if pid not in keep:
+            slot = next(i for i in range(len(taken) + 1) if i not in taken)
+            keep[pid] = slot
+            taken.add(slot)
+    return dict(sorted(keep.items()))
 
 
 def uses_sites(federation: Federation) -> bool:
@@ -126,8 +151,34 @@ class LocalSites:
         self.root = root or state_dir()
         self.install = install or EngineInstall.default()
         self.parties = sorted((p for p in federation.parties if p.backend == "local"), key=lambda p: p.party_id)
-        self.ports = {p.party_id: SitePorts.for_index(i) for i, p in enumerate(self.parties)}
+        slots = self._slots()
+        self.ports = {p.party_id: SitePorts.for_index(slots[p.party_id]) for p in self.parties}
         self.exchange = TrafficServer(self.root / "exchange", port=exchange_port(federation), host=HOST)
+
+    @property
+    def slots_file(self) -> Path:
+        return self.root / "sites" / "slots.json"
+
+    def _slots(self) -> dict[int, int]:
+        """The recorded slots, extended by this federation's new parties (written back when they changed)."""
+        try:
+            recorded = {int(k): int(v) for k, v in json.loads(self.slots_file.read_text()).items()}
+        except FileNotFoundError:
+            recorded = {}
+        except (ValueError, AttributeError) as err:
+            raise ConfigError(f"{self.slots_file} is not a JSON object of party id → slot: {err}",
+                              field="slots.json", fix="delete it with every site stopped: slots are "
+                              "handed out again in party-id order") from None
+        folders = self.root / "sites"
+        existing = [int(d.name) for d in folders.iterdir() if d.is_dir() and d.name.isdigit()] \
+            if folders.is_dir() else []
+        slots = assign_slots((p.party_id for p in self.parties), recorded, site_exists=existing)
+        if slots != recorded:
+            self.slots_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.slots_file.with_name(f".slots.{os.getpid()}.json")
+            tmp.write_text(json.dumps({str(k): v for k, v in slots.items()}, indent=1) + "\n")
+            tmp.replace(self.slots_file)  # atomic: mapped bootstrap tasks may write the same record at once
+        return slots
 
     # -- lookups -----------------------------------------------------------------------------------
     def site(self, party: Party | int | str) -> Site:
