@@ -14,7 +14,11 @@ intervals (jobs of one stage overlap; stages follow each other, so this is the c
 walls), then the **critical chain** walked back from the last task (each step: the upstream task that
 ended last) with, per task, its wait after the upstream ended (scheduling + queueing), its run time
 outside FATE jobs and, for a job wait, its resume latency after the job ended; the top contributors,
-and the totals per kind. Run: ``source /work/ports-K.sh && .venv/bin/python bench/orchestration_overhead.py``.
+and the totals per kind. ``--compare`` runs the pipeline twice in one invocation — the scheduler as the
+plain Airflow CLI, then through :mod:`fateops.localstack.preload` (the local stack's default: task
+processes inherit the task code's imports) — and prints both ratios side by side. Run:
+``.venv/bin/python bench/orchestration_overhead.py --compare`` (``source /work/ports-K.sh`` first on a
+shared machine).
 """
 
 from __future__ import annotations
