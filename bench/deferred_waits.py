@@ -13,7 +13,7 @@ each trigger polls on its own) then **new** (``shared_poll=True``: one poll loop
    the same trigger, kwargs and ``execute_complete`` that ``execute()`` defers with, without 200 worker
    runs first — on a loaded 2-core machine those take many minutes); ``--start worker`` runs ``execute()``;
 3. it samples the triggerer's process tree (the triggerer and its trigger-runner child) for ``--window``
-   seconds: CPU (% of one core) and RSS, against the same triggerer idle before the first phase;
+   seconds: CPU (% of one core) and RSS, against the same (fresh) triggerer idle just before its waits;
 4. it stops the job and measures the detection delay from the moment the job's status turned terminal —
    seen by the bench's own ``/job/query`` every 0.2 s, started before the stop (FATE's recorded
    ``end_time`` cannot anchor it: FATE writes it after killing the job's processes, seconds after the
