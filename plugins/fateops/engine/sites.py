@@ -35,6 +35,7 @@ from fateops.engine.install import EngineInstall, install_engine
 from fateops.engine.process import EngineStatus, LocalEngine
 from fateops.exceptions import ConfigError
 from fateops.federation import Federation, Party
+from fateops.files import write_atomic
 from fateops.paths import state_dir
 from fateops.trafficserver import Destination, ExchangeError, RouteTable, TrafficServer
 from fateops.trafficserver.routes import NO_ROUTE_MARK
@@ -86,7 +87,8 @@ def assign_slots(party_ids: Iterable[int], recorded: Mapping[int, int], *,
     record: the federation's parties and the reserved ones.
     """
     wanted = sorted(set(party_ids))
-    keep = {pid: slot for pid, slot in recorded.items() if pid in wanted or pid in set(site_exists)}
+    reserved = set(wanted) | set(site_exists)
+    keep = {pid: slot for pid, slot in recorded.items() if pid in reserved}
     taken = set(keep.values())
     for pid in wanted:
         if pid not in keep:
@@ -173,11 +175,8 @@ class LocalSites:
         existing = [int(d.name) for d in folders.iterdir() if d.is_dir() and d.name.isdigit()] \
             if folders.is_dir() else []
         slots = assign_slots((p.party_id for p in self.parties), recorded, site_exists=existing)
-        if slots != recorded:
-            self.slots_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.slots_file.with_name(f".slots.{os.getpid()}.json")
-            tmp.write_text(json.dumps({str(k): v for k, v in slots.items()}, indent=1) + "\n")
-            tmp.replace(self.slots_file)  # atomic: mapped bootstrap tasks may write the same record at once
+        if slots != recorded:  # atomic: mapped bootstrap tasks may write the same record at once
+            write_atomic(self.slots_file, (json.dumps({str(k): v for k, v in slots.items()}, indent=1) + "\n").encode())
         return slots
 
     # -- lookups -----------------------------------------------------------------------------------

@@ -21,8 +21,6 @@ import os
 import sys
 import time
 
-log = logging.getLogger(__name__)
-
 PRELOAD: tuple[str, ...] = (
     # Airflow's own task-side modules: the worker otherwise imports them in every task child
     "airflow.sdk",
