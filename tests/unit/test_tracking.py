@@ -227,6 +227,30 @@ def test_a_dead_holders_promotion_lock_is_broken_and_a_live_one_times_out(store)
     assert not mlflow.search_registered_models(f"name='{lock.name}'")
 
 
+def test_a_lock_released_between_the_stores_insert_and_read_back_is_taken_on_the_next_try(
+        store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real store's interleaving CI met: the taker's insert hits the held name, the holder releases,
+    then MLflow's read-back of the name (to word its "already exists") finds nothing."""
+    where, mlflow = store
+    holder = PromotionLock(mlflow, where, "fed-handover")
+    holder.__enter__()
+    registry_store = mlflow._get_registry_client().store
+    read_back = registry_store.get_registered_model
+    released = []
+
+    def release_then_read(name: str):
+        if not released:  # the holder finishes exactly between the insert and the read-back
+            released.append(name)
+            holder.__exit__(None, None, None)
+        return read_back(name)
+
+    monkeypatch.setattr(registry_store, "get_registered_model", release_then_read)
+    with PromotionLock(mlflow, where, "fed-handover", timeout_s=10, poll_s=0.05) as taker:
+        assert released == [taker.name]
+        assert mlflow.get_registered_model(taker.name).tags["holder"] == taker.holder
+    assert not mlflow.search_registered_models(f"name='{taker.name}'")
+
+
 def test_an_unreachable_server_fails_naming_the_uri(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")

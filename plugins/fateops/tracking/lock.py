@@ -89,7 +89,9 @@ class PromotionLock:
                 self.name, tags={"holder": self.holder},
                 description="fateops: a promotion of the model is in progress (deleted when it ends)")
         except MlflowException as exc:
-            if exc.error_code == "RESOURCE_ALREADY_EXISTS":
+            # RESOURCE_DOES_NOT_EXIST here means the same race, one step on: the store's insert hit
+            # the held name, then its read-back of that name found it already released.
+            if exc.error_code in ("RESOURCE_ALREADY_EXISTS", "RESOURCE_DOES_NOT_EXIST"):
                 return False
             raise unavailable(self.where, f"taking {self.name}", exc) from exc
         except Exception as exc:
