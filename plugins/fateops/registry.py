@@ -25,8 +25,6 @@ import fcntl
 import json
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from fateops.exceptions import ConfigError, FateopsError
+from fateops.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -251,17 +250,7 @@ class ModelRegistry:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _write(self, state: dict[str, Any]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=f".{REGISTRY_FILE}.", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(state, handle, indent=2, sort_keys=True)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, (json.dumps(state, indent=2, sort_keys=True) + "\n").encode())
 
 
 def _promoted(state: dict[str, Any], models: list[ModelRecord]) -> ModelRecord | None:

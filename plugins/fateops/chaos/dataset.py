@@ -18,6 +18,7 @@ from fateops.exceptions import DrillError
 from fateops.fate.jobs import TableRef
 from fateops.fate.upload import csv_meta
 from fateops.fate.watch import wait_for_job
+from fateops.files import write_atomic
 from fateops.paths import state_dir
 
 __all__ = ["DRILL_TABLE", "assign_drill_table", "drill_csv", "drill_csv_path", "ensure_drill_table", "upload_table"]
@@ -50,10 +51,7 @@ def drill_csv(rows: int = ROWS, *, seed: int = 11) -> Path:
     path = drill_csv_path(rows, seed=seed)
     data = out.getvalue()
     if not path.exists() or path.read_text() != data:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(data)
-        tmp.replace(path)
+        write_atomic(path, data.encode())
     return path
 
 

@@ -9,13 +9,13 @@ whoever injected it. Records hold plain, non-secret values only (pids, names, re
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fateops.files import write_atomic
 from fateops.paths import state_dir
 
 __all__ = ["FaultRecord", "Ledger"]
@@ -80,7 +80,4 @@ class Ledger:
         return sorted(chosen, key=lambda r: r.injected_at)
 
     def _write(self, record: FaultRecord) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".{record.key}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(record.as_dict(), indent=1, default=str))
-        tmp.replace(self._path(record.key))
+        write_atomic(self._path(record.key), json.dumps(record.as_dict(), indent=1, default=str).encode())

@@ -20,6 +20,7 @@ import yaml
 
 from fateops.engine.install import EngineInstall
 from fateops.exceptions import ConfigError
+from fateops.files import write_atomic
 from fateops.paths import state_dir
 
 _SETTINGS = {
@@ -153,9 +154,7 @@ def make_settings_home_aware(install: EngineInstall) -> None:
     if text != original:
         # Replace, never write in place: uv hard-links installed files from its cache, so an in-place
         # write would edit that settings.py in every venv (and in the cache) at once.
-        fresh = settings.with_suffix(".py.fateops-tmp")
-        fresh.write_text(text)
-        os.replace(fresh, settings)
+        write_atomic(settings, text.encode())
 
 
 def _write_service_conf(conf_dir: Path, config: EngineConfig) -> None:
@@ -180,9 +179,7 @@ def write_broker_routes(conf_dir: Path, federated: Federated) -> bool:
     text = yaml.safe_dump(federated.route_table(), sort_keys=False)
     if path.exists() and path.read_text() == text:
         return False
-    fresh = path.with_suffix(".yaml.fateops-tmp")
-    fresh.write_text(text)
-    os.replace(fresh, path)  # a job starting now reads the old or the new table, never half of one
+    write_atomic(path, text.encode())  # a job starting now reads the old or the new table, never half of one
     return True
 
 
