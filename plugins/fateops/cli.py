@@ -40,11 +40,19 @@ def _print(data: object) -> None:
 
 
 def _sites_engine(args: argparse.Namespace) -> int:
-    """``fateops engine ACTION --party ID|all``: a party's own site (or all of them, and the Exchange)."""
+    """``fateops engine ACTION --party ID|all``: a party's own site (or all of them, and the Exchange);
+    ``purge --party ID|departed`` deletes the site of a party that left the federation config."""
     from fateops.engine.sites import LocalSites
     from fateops.federation import load_federation
 
     sites = LocalSites(load_federation(args.config))
+    if args.action == "purge":
+        if args.party != "departed" and not args.party.isdigit():
+            raise exc.ConfigError("is not a party id", field="--party", value=args.party,
+                                  fix="give a departed party's id, or `departed` for all of them")
+        gone = sites.departed() if args.party == "departed" else [int(args.party)]
+        _print([sites.purge(pid) for pid in gone])
+        return 0
     chosen = sites.sites() if args.party == "all" else [sites.site(args.party)]
     if args.action == "install":
         from fateops.engine import install_engine
@@ -95,6 +103,9 @@ def _engine(args: argparse.Namespace) -> int:
 
     if args.party is not None:
         return _sites_engine(args)
+    if args.action == "purge":
+        raise exc.ConfigError("purge deletes a departed party's site", field="--party", value=None,
+                              fix="name it: `fateops engine purge --party ID` (or `--party departed`)")
     engine = LocalEngine()
     if args.action == "install":
         _print({"installed": str(install_engine(engine.install).root)})
@@ -164,11 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     engine = sub.add_parser("engine", help="the local FATE 2.2 standalone engine")
-    engine.add_argument("action", choices=["install", "start", "run", "stop", "status"])
+    engine.add_argument("action", choices=["install", "start", "run", "stop", "status", "purge"],
+                        help="purge: stop and delete the site of a party removed from the config (its tables, "
+                             "models and logs) and free its ports")
     engine.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for health on start")
     engine.add_argument("--check", action="store_true", help="status: exit 3 unless healthy")
     engine.add_argument("--party", default=None,
-                        help="multi-site mode: this party's own site (FATE Flow + RabbitMQ), or 'all' (+ the Exchange)")
+                        help="multi-site mode: this party's own site (FATE Flow + RabbitMQ), or 'all' (+ the "
+                             "Exchange); with purge, 'departed' = every site whose party left the config")
     engine.add_argument("--config", default=None,
                         help="federation config with local_sites: (default federation.local.yaml)")
     engine.set_defaults(handler=_engine)

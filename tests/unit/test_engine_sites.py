@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from fateops.engine.install import EngineInstall
 from fateops.engine.sites import LocalSites, SitePorts, uses_sites
 from fateops.exceptions import ConfigError
 from fateops.federation import load_federation
+from fateops.paths import CONFIGS_DIR
 
 
 @pytest.fixture
@@ -121,3 +123,39 @@ def test_an_unreadable_slots_record_is_refused_with_the_fix(ports: None, tmp_pat
     with pytest.raises(ConfigError, match=r"slots\.json") as err:
         LocalSites(load_federation("federation.local.yaml"), root=tmp_path)
     assert "delete it with every site stopped" in str(err.value)
+
+
+def test_a_departed_partys_site_is_purged_and_its_slot_freed_but_a_member_is_refused(
+        ports: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from fateops.cli import main
+
+    three = tmp_path / "three.yaml"
+    config = yaml.safe_load((CONFIGS_DIR / "federation.local.yaml").read_text())
+    config["parties"].append({**config["parties"][-1], "party_id": 10001, "name": "party-c"})
+    three.write_text(yaml.safe_dump(config))
+    state = tmp_path / "state"
+    monkeypatch.setenv("FATEOPS_STATE_DIR", str(state))
+    monkeypatch.setenv("FATEOPS_FEDERATION", "federation.local.yaml")
+    LocalSites(load_federation(three), root=state)
+    for pid in (9999, 10000, 10001):  # what a started site leaves: its folder with a home inside
+        (state / "sites" / str(pid) / "engine" / "home").mkdir(parents=True)
+    sites = LocalSites(load_federation("federation.local.yaml"), root=state)  # party 10001 left the config
+    assert sites.departed() == [10001]
+    with pytest.raises(ConfigError, match="still a local party") as refused:
+        sites.purge(10000)
+    assert "remove party 10000" in refused.value.fix and (state / "sites" / "10000").is_dir()
+
+    report = sites.purge(10001)
+    assert report["deleted"] == str(state / "sites" / "10001") and report["slot_freed"] == 2
+    assert report["stopped"] == {"fateflow": False, "rabbitmq": False}  # nothing was running
+    assert not (state / "sites" / "10001").exists()
+    assert json.loads(sites.slots_file.read_text()) == {"9999": 0, "10000": 1}
+    assert sites.purge(10001) == {"party_id": 10001, "stopped": {}, "deleted": None, "slot_freed": None}
+
+    # through the CLI: a name that is not an id is a config error (exit 2); `departed` purges what left
+    (state / "sites" / "10001").mkdir()
+    assert main(["engine", "purge", "--party", "bank-c"]) == 2
+    assert "is not a party id" in capsys.readouterr().err
+    assert main(["engine", "purge", "--party", "departed"]) == 0
+    assert [r["party_id"] for r in json.loads(capsys.readouterr().out)] == [10001]
+    assert sorted(p.name for p in (state / "sites").iterdir() if p.is_dir()) == ["10000", "9999"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -161,22 +162,31 @@ class LocalSites:
     def slots_file(self) -> Path:
         return self.root / "sites" / "slots.json"
 
-    def _slots(self) -> dict[int, int]:
-        """The recorded slots, extended by this federation's new parties (written back when they changed)."""
+    def _recorded_slots(self) -> dict[int, int]:
         try:
-            recorded = {int(k): int(v) for k, v in json.loads(self.slots_file.read_text()).items()}
+            return {int(k): int(v) for k, v in json.loads(self.slots_file.read_text()).items()}
         except FileNotFoundError:
-            recorded = {}
+            return {}
         except (ValueError, AttributeError) as err:
             raise ConfigError(f"{self.slots_file} is not a JSON object of party id → slot: {err}",
                               field="slots.json", fix="delete it with every site stopped: slots are "
                               "handed out again in party-id order") from None
+
+    def _write_slots(self, slots: Mapping[int, int]) -> None:
+        # atomic: mapped bootstrap tasks may write the same record at once
+        write_atomic(self.slots_file, (json.dumps({str(k): v for k, v in slots.items()}, indent=1) + "\n").encode())
+
+    def _site_folders(self) -> list[int]:
         folders = self.root / "sites"
-        existing = [int(d.name) for d in folders.iterdir() if d.is_dir() and d.name.isdigit()] \
+        return sorted(int(d.name) for d in folders.iterdir() if d.is_dir() and d.name.isdigit()) \
             if folders.is_dir() else []
-        slots = assign_slots((p.party_id for p in self.parties), recorded, site_exists=existing)
-        if slots != recorded:  # atomic: mapped bootstrap tasks may write the same record at once
-            write_atomic(self.slots_file, (json.dumps({str(k): v for k, v in slots.items()}, indent=1) + "\n").encode())
+
+    def _slots(self) -> dict[int, int]:
+        """The recorded slots, extended by this federation's new parties (written back when they changed)."""
+        recorded = self._recorded_slots()
+        slots = assign_slots((p.party_id for p in self.parties), recorded, site_exists=self._site_folders())
+        if slots != recorded:
+            self._write_slots(slots)
         return slots
 
     # -- lookups -----------------------------------------------------------------------------------
@@ -186,7 +196,9 @@ class LocalSites:
             known = ", ".join(str(pid) for pid in self.ports)
             raise ConfigError("is not a local party of this federation", field="party_id", value=party_id,
                               fix=f"use one of: {known}")
-        ports = self.ports[party_id]
+        return self._site(party_id, self.ports[party_id])
+
+    def _site(self, party_id: int, ports: SitePorts) -> Site:
         root = self.root / "sites" / str(party_id)
         federated = Federated(
             party_id=party_id, exchange_host=HOST, exchange_port=self.exchange.port, broker_host=HOST,
@@ -257,6 +269,37 @@ class LocalSites:
             statuses = {pid: f.result() for pid, f in futures.items()}
         self.exchange.start(self.route_table())
         return statuses
+
+    def departed(self) -> list[int]:
+        """Parties whose site folder is still here but who are no longer local parties of the federation."""
+        return [pid for pid in self._site_folders() if pid not in self.ports]
+
+    def purge(self, party_id: int) -> dict[str, Any]:
+        """Stop a departed party's site and delete it — its FATE Flow home (tables, models, logs) and broker
+        — then free its slot for a future party. Idempotent: purging what is gone reports nothing removed.
+
+        Only a party that has left the config: a member's site is what the Exchange routes to, so removing
+        it from ``parties:`` (and re-running the federate DAG, which drops its route) comes first.
+        """
+        if party_id in self.ports:
+            raise ConfigError(f"party {party_id} is still a local party of this federation: purging would delete "
+                              "a member's data", field="party_id", value=party_id,
+                              fix=f"remove party {party_id} from `parties:` in the federation config and run "
+                                  "fate_exchange_federate first (its route goes), then purge")
+        recorded = self._recorded_slots()
+        folder = self.root / "sites" / str(party_id)
+        report: dict[str, Any] = {"party_id": party_id, "stopped": {}, "deleted": None, "slot_freed": None}
+        if folder.is_dir():
+            # Stopping goes by the site's pid files; without a recorded slot its node name is a guess
+            # that rabbitmqctl refuses quickly, and the pid file still stops the node.
+            slot = recorded.get(party_id, 0)
+            report["stopped"] = self._site(party_id, SitePorts.for_index(slot)).stop()
+            shutil.rmtree(folder)
+            report["deleted"] = str(folder)
+        if party_id in recorded:
+            report["slot_freed"] = recorded.pop(party_id)
+            self._write_slots(recorded)
+        return report
 
     def stop_all(self) -> dict[str, Any]:
         stopped: dict[str, Any] = {str(s.party_id): s.stop() for s in self.sites()}
