@@ -195,6 +195,14 @@ class _SlowRule(PromotionRule):
         return decision
 
 
+def _until_lock_held(mlflow, name: str, timeout_s: float = 60) -> None:
+    """Order by state, not by a sleep: a loaded machine may take seconds to reach the lock."""
+    deadline = time.monotonic() + timeout_s
+    while not mlflow.search_registered_models(f"name='{name}'"):
+        assert time.monotonic() < deadline, f"{name} was never taken"
+        time.sleep(0.02)
+
+
 def test_concurrent_promotions_leave_the_better_model_champion(store) -> None:
     """Two trainings finish together against the same old champion: the worse decides first and moves the
     alias while the better waits; the better, judged against the new champion, ends holding it."""
@@ -205,7 +213,7 @@ def test_concurrent_promotions_leave_the_better_model_champion(store) -> None:
     better = MlflowModelRegistry(where, "fed-race", rule=RULE, mlflow=client(where))
     with ThreadPoolExecutor(2) as pool:
         slow = pool.submit(_record, worse, 2, 0.93)
-        time.sleep(0.3)  # the worse one is inside its decision
+        _until_lock_held(better.client, "fed-race-fraud.promotion-lock")  # the worse one is inside its decision
         fast = pool.submit(_record, better, 3, 0.95)
         worse_record, better_record = slow.result(timeout=60), fast.result(timeout=60)
     assert worse_record.was_promoted and better_record.was_promoted
