@@ -40,9 +40,13 @@ def federate_local_sites(federation: Federation, *, log: Any = print) -> dict[st
     brokers = sites.sync_broker_routes()
     for party, rewritten in brokers.items():
         log(f"party {party}: broker route table {'rewritten (read by its next job)' if rewritten else 'unchanged'}")
+    departed = sites.departed()
+    for party_id in departed:  # routes to it are gone; its site and data stay until someone decides
+        log(f"party {party_id} left the federation config: no route reaches it now, but its site folder (and any "
+            f"running FATE Flow) remains — `fateops engine purge --party {party_id}` deletes it and frees its ports")
     return {"mode": "local-sites", "exchange": {"url": sites.exchange.url, "pid": pid, "started": not was_running},
             "route_table": table.as_dict(), "verified": verified, "broker_routes_changed": brokers,
-            "changed": changed or any(brokers.values()),
+            "changed": changed or any(brokers.values()), "departed": departed,
             "seconds": round(time.monotonic() - started, 1)}
 
 
