@@ -74,10 +74,12 @@ from fateops.scoring import binary_scores
 SIGNALS = {"weak": 0.5, "strong": 2.0, "default": 1.0}
 """The panel's fraud signals: the synthetic generator's fraud shift scaled by this factor (``default``: the
 generator's own, Kaggle-like; only the full-size Kaggle-rate cell uses it)."""
-OLD_DEFAULTS = "optimizer=sgd,epochs=5,batch_size=100,learning_rate=0.15,lr_decay_to=none,min_steps=0"
+OLD_DEFAULTS = ("optimizer=sgd,epochs=5,batch_size=100,learning_rate=0.15,lr_decay_to=none,min_steps=0,"
+                "min_batch_size=0")
 """The defaults before issue 11 (the seed's SGD, 5 epochs, batch 100, lr 0.15), kept as a panel candidate so
 every panel run prints the old and the current defaults side by side."""
-DECAY_ONLY = "optimizer=sgd,epochs=5,batch_size=100,learning_rate=2.0,lr_decay_to=0.02,min_steps=0"
+DECAY_ONLY = ("optimizer=sgd,epochs=5,batch_size=100,learning_rate=2.0,lr_decay_to=0.02,min_steps=0,"
+              "min_batch_size=0")
 """The first issue-11 defaults (the decaying rate, exactly 5 epochs on every table), before ``min_steps``."""
 MIN_STEPS_ONLY = ("optimizer=sgd,epochs=5,batch_size=100,learning_rate=2.0,lr_decay_to=0.02,min_steps=5700,"
                   "min_batch_size=0")
@@ -118,7 +120,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--min-steps", type=int, default=defaults.min_steps,
                         help="more epochs for small tables until the largest party takes this many steps (0: off)")
     parser.add_argument("--min-batch-size", type=int, default=defaults.min_batch_size,
-                        help="smaller batches (down to this) for small tables, the rate scaled by √ (0: off)")
+                        help="smaller batches (down to this) for small tables, the rate scaled with them (0: off)")
     parser.add_argument("--penalty", default=defaults.penalty)
     parser.add_argument("--optimizer", default=defaults.optimizer)
     parser.add_argument("--try", dest="tries", action="append", default=[], metavar="NAME=VALUE,...",

@@ -105,16 +105,16 @@ def test_min_steps_gives_a_small_table_more_epochs_and_sizes_the_decay_on_them()
 
 
 @pytest.mark.parametrize(("train_rows", "epochs", "batch", "learning_rate", "steps"), [
-    (75_949, 8, 67, 2.0 * math.sqrt(0.67), 8 * 1134),  # 284,807 rows over 3 parties
-    (40_000, 15, 36, 1.2, 15 * 1112),                  # 100k rows over 2 parties
-    (26_667, 22, 25, 1.0, 22 * 1067),                  # 100k rows over 3 parties: the cell batch 100 missed
-    (8_000, 72, 25, 1.0, 72 * 320),                    # 20k rows over 2 parties
-    (2_400, 100, 25, 1.0, 100 * 96),                   # the integration tests' tables
+    (75_949, 8, 67, 1.34, 8 * 1134),   # 284,807 rows over 3 parties
+    (40_000, 15, 36, 0.72, 15 * 1112),  # 100k rows over 2 parties
+    (26_667, 22, 25, 0.5, 22 * 1067),   # 100k rows over 3 parties: the cell batch 100 missed
+    (8_000, 72, 25, 0.5, 72 * 320),     # 20k rows over 2 parties
+    (2_400, 100, 25, 0.5, 100 * 96),    # the integration tests' tables
 ])
 def test_min_batch_size_cuts_a_small_tables_batches_not_its_epochs(train_rows: int, epochs: int, batch: int,
                                                                    learning_rate: float, steps: int) -> None:
     """The epochs (the rows processed: the cost) stay min_steps' at batch 100; a smaller table's epoch is cut
-    into the full-size epoch's 1,140 batches (down to 25 rows), the first rate scaled by √(batch ÷ 100)."""
+    into the full-size epoch's 1,140 batches (down to 25 rows), the first rate scaled by batch ÷ 100."""
     settings = TrainSettings()
     assert settings.epochs_for(train_rows) == TrainSettings(min_batch_size=0).epochs_for(train_rows) == epochs
     assert settings.batch_for(train_rows) == batch
@@ -147,7 +147,7 @@ def test_the_settings_recorded_are_the_epochs_the_job_ran_and_rebuild_the_same_j
         assert ran.homo_lr_kwargs(train_rows=rows) == asked.homo_lr_kwargs(train_rows=rows)
         assert ran.steps(rows) == asked.steps(rows) and ran.as_run(rows) == ran
         assert TrainSettings(**ran.as_dict()) == ran  # what collect_metrics rebuilds from the plan's XCom
-    assert (asked.as_run(8000).epochs, asked.as_run(8000).batch_size, asked.as_run(8000).learning_rate) == (72, 25, 1.0)
+    assert (asked.as_run(8000).epochs, asked.as_run(8000).batch_size, asked.as_run(8000).learning_rate) == (72, 25, 0.5)
     assert asked.as_run(_full_size_party_rows()) == asked
 
 
