@@ -74,17 +74,17 @@ class TrainSettings:
     small tables (scored on a 1,000-fraud evaluation set): 5 epochs of 20k rows are only 400 steps. So
     ``min_steps`` raises the epochs of small tables until the largest party processes as many rows as the
     full-size job (5,700 steps of 100 rows): 15 of the panel's 16 cells within 0.005 AUC. The 16th (100k
-    rows, 0.1 % fraud, weak signal, 3 parties: −0.0057, −0.0123 on another draw) needed more steps than
-    those rows give at batch 100 (24,000 over 4× the epochs closed it). So a small table also takes *smaller
-    batches* (``min_batch_size``): each of its epochs is cut into as many batches as a full-size epoch (1,140),
-    at the full-size job's rate per row (``learning_rate`` × batch ÷ ``batch_size``: batch 25, lr 0.5) — the
-    same epochs, rows and movement per epoch as before, in 4× as many smaller steps that follow the gradient
-    more closely than lr 2.0's clipped jumps. All 16 cells within 0.005 (worst −0.0018), and the four hardest
-    on three more draws and three row orders each (worst −0.0023); keeping lr 2.0 at batch 25 was worse than
-    batch 100, and lr 1.0 (√-scaled) missed once (−0.0052). The training loop's cost grows with the rows it processes
-    (every epoch turns each row into tensors one by one), not with the steps (≈ 0.3 ms of torch each): the
-    full-size job keeps exactly its 5 epochs × 1,140 batches of 100, and a smaller table processes about as
-    many rows.
+    rows, 0.1 % fraud, weak signal, 3 parties: −0.0057, −0.0123 on another draw) was still short at batch
+    100 (4× the epochs closed it, at 4× the rows). So a small table also takes *smaller batches*
+    (``min_batch_size``): each of its epochs is cut into as many batches as a full-size epoch (1,140), at
+    the full-size job's rate per row (``learning_rate`` × batch ÷ ``batch_size``: batch 25, lr 0.5) — the
+    same epochs, rows and movement per epoch as before, in 4× as many smaller steps that follow the
+    gradient more closely than lr 2.0's clipped jumps. All 16 cells within 0.005 (worst −0.0009), and the
+    four hardest on three more draws and three row orders each (worst −0.0023); lr 2.0 at batch 25 was
+    worse than batch 100, and lr 1.0 (√-scaled) missed once (−0.0052). The training loop's cost grows with
+    the rows it processes (every epoch turns each row into tensors one by one), not with the steps (≈ 0.3 ms
+    of torch each): the full-size job keeps exactly its 5 epochs × 1,140 batches of 100 at lr 2.0, and a
+    smaller table processes about as many rows.
     Adam at a constant rate oscillated at full size (lr 0.3: −0.026 AUC).
     """
 
