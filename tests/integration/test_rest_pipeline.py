@@ -71,9 +71,9 @@ def test_pipeline_triggered_over_rest_runs_through_scheduler_and_triggerer(stack
     assert 0.5 < result["auc"] <= 1.0
     assert registered["promoted"] is True and result["model"]["model_id"] == registered["model_id"]
     # min_steps raised the small tables' epochs (2,400 rows a party: 24 batches of 100 an epoch) and
-    # min_batch_size cut their batches to 25 at lr 2.0 × 25/100, in the job submitted and as recorded
+    # min_batch_size cut their batches to 25 at lr 1.0 × 25/100, in the job submitted and as recorded
     assert planned["epochs"] == 100 and planned["min_steps"] == 5700, planned
-    assert planned["batch_size"] == 25 and planned["learning_rate"] == 0.5, planned
+    assert planned["batch_size"] == 25 and planned["learning_rate"] == 0.25, planned
     assert set(result["job_ids"]) >= {"train", "predict", "upload 9999/train", "upload 10000/test"}
     # the scheduler (whose LocalExecutor forked every task above) started through the preload launcher
     # and imported every module on its list

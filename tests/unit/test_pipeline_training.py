@@ -29,7 +29,7 @@ RECORDS = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline" / "evalu
 
 def test_settings_from_params_take_the_dag_names_and_keep_the_panel_defaults() -> None:
     # The defaults chosen on bench/parity.py's panel (README, "Training defaults").
-    assert TrainSettings.from_params({}) == TrainSettings(epochs=5, batch_size=100, learning_rate=2.0,
+    assert TrainSettings.from_params({}) == TrainSettings(epochs=5, batch_size=100, learning_rate=1.0,
                                                           lr_decay_to=0.02, penalty="l2", alpha=1e-5,
                                                           optimizer="sgd", min_steps=5700, min_batch_size=25)
     assert TrainSettings.from_params({"lr_decay_to": None}).lr_decay_to is None  # an emptied form field: constant
@@ -79,11 +79,11 @@ def test_min_steps_leaves_the_full_size_job_exactly_as_it_was() -> None:
     for rules in (default, TrainSettings(min_batch_size=0)):  # min_batch_size leaves it too
         assert rules.epochs_for(rows) == without.epochs_for(rows) == 5
         assert rules.batch_for(rows) == without.batch_for(rows) == 100
-        assert rules.learning_rate_for(rows) == 2.0
+        assert rules.learning_rate_for(rows) == 1.0
         assert rules.steps(rows) == without.steps(rows) == 5 * 1140 == FULL_SIZE_STEPS
         assert rules.homo_lr_kwargs(train_rows=rows) == without.homo_lr_kwargs(train_rows=rows)
     kwargs = default.homo_lr_kwargs(train_rows=rows)
-    assert (kwargs["epochs"], kwargs["batch_size"], kwargs["learning_rate"]) == (5, 100, 2.0)
+    assert (kwargs["epochs"], kwargs["batch_size"], kwargs["learning_rate"]) == (5, 100, 1.0)
     assert kwargs["lr_scheduler_params"]["total_iters"] == 5700
 
 
@@ -105,11 +105,11 @@ def test_min_steps_gives_a_small_table_more_epochs_and_sizes_the_decay_on_them()
 
 
 @pytest.mark.parametrize(("train_rows", "epochs", "batch", "learning_rate", "steps"), [
-    (75_949, 8, 67, 1.34, 8 * 1134),   # 284,807 rows over 3 parties
-    (40_000, 15, 36, 0.72, 15 * 1112),  # 100k rows over 2 parties
-    (26_667, 22, 25, 0.5, 22 * 1067),   # 100k rows over 3 parties: the cell batch 100 missed
-    (8_000, 72, 25, 0.5, 72 * 320),     # 20k rows over 2 parties
-    (2_400, 100, 25, 0.5, 100 * 96),    # the integration tests' tables
+    (75_949, 8, 67, 0.67, 8 * 1134),    # 284,807 rows over 3 parties
+    (40_000, 15, 36, 0.36, 15 * 1112),  # 100k rows over 2 parties
+    (26_667, 22, 25, 0.25, 22 * 1067),  # 100k rows over 3 parties: the cell batch 100 missed
+    (8_000, 72, 25, 0.25, 72 * 320),    # 20k rows over 2 parties
+    (2_400, 100, 25, 0.25, 100 * 96),   # the integration tests' tables
 ])
 def test_min_batch_size_cuts_a_small_tables_batches_not_its_epochs(train_rows: int, epochs: int, batch: int,
                                                                    learning_rate: float, steps: int) -> None:
@@ -135,7 +135,7 @@ def test_min_batch_size_never_raises_the_batch_and_follows_min_steps() -> None:
     assert TrainSettings(min_batch_size=50).batch_for(8000) == 50
     assert TrainSettings(min_batch_size=None).batch_for(8000) == 100
     assert TrainSettings(min_steps=0).batch_for(8000) == TrainSettings(min_steps=None).batch_for(8000) == 100
-    assert TrainSettings(min_steps=0).learning_rate_for(8000) == 2.0
+    assert TrainSettings(min_steps=0).learning_rate_for(8000) == 1.0
 
 
 def test_the_settings_recorded_are_the_epochs_the_job_ran_and_rebuild_the_same_job() -> None:
@@ -147,7 +147,8 @@ def test_the_settings_recorded_are_the_epochs_the_job_ran_and_rebuild_the_same_j
         assert ran.homo_lr_kwargs(train_rows=rows) == asked.homo_lr_kwargs(train_rows=rows)
         assert ran.steps(rows) == asked.steps(rows) and ran.as_run(rows) == ran
         assert TrainSettings(**ran.as_dict()) == ran  # what collect_metrics rebuilds from the plan's XCom
-    assert (asked.as_run(8000).epochs, asked.as_run(8000).batch_size, asked.as_run(8000).learning_rate) == (72, 25, 0.5)
+    small = asked.as_run(8000)
+    assert (small.epochs, small.batch_size, small.learning_rate) == (72, 25, 0.25)
     assert asked.as_run(_full_size_party_rows()) == asked
 
 
@@ -164,7 +165,7 @@ def test_train_job_trains_on_train_tables_and_evaluates_every_test_table() -> No
     assert set(spec["tasks"]) == {"reader_0", "homo_lr_0", "reader_2", "homo_lr_1", "evaluation_0"}
     assert spec["tasks"]["homo_lr_0"]["parameters"]["epochs"] == 7
     assert spec["tasks"]["homo_lr_0"]["parameters"]["optimizer"] == {
-        "alpha": 1e-5, "method": "sgd", "optimizer_params": {"lr": 2.0}, "penalty": "l2"}
+        "alpha": 1e-5, "method": "sgd", "optimizer_params": {"lr": 1.0}, "penalty": "l2"}
     # the rate decays over every step of the largest party: 7 epochs × ceil(1050 / 100) batches
     assert spec["tasks"]["homo_lr_0"]["parameters"]["learning_rate_scheduler"] == {
         "method": "linear", "scheduler_params": {"start_factor": 1.0, "end_factor": 0.02, "total_iters": 77}}

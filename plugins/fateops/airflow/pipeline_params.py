@@ -88,13 +88,15 @@ def train_params() -> dict[str, Param]:
                                         "the test rows); the largest batch a job runs (see min_batch_size). "
                                         "The seed's 100: the full-size job takes as many steps as before, so "
                                         "it costs what it did."),
-        "learning_rate": Param(2.0, type="number", exclusiveMinimum=0, title="Learning rate",
+        "learning_rate": Param(1.0, type="number", exclusiveMinimum=0, title="Learning rate",
                                description="SGD's first step size at `batch_size` (the smaller batch a small "
                                            "table runs scales it: batch ÷ batch_size). FATE's trainer clips "
                                            "each gradient to norm 1, so a step moves the weights by at most "
                                            "this: the seed's constant 0.15 left the panel's 20k-row variants up "
-                                           "to 0.48 AUC short of centralized; 2.0 decaying (next field) reaches "
-                                           "them."),
+                                           "to 0.48 AUC short of centralized; 1.0 decaying (next field) reaches "
+                                           "them. 2.0 did too on the README's 16 cells but left the panel's "
+                                           "284,807-row, 0.1 %-fraud, weak-signal, 2-party variant −0.0072 AUC "
+                                           "(1.0: −0.0026; all 37 cells within 0.005)."),
         "lr_decay_to": Param(0.02, type=["null", "number"], exclusiveMinimum=0, maximum=1,
                              title="Learning rate: decays to this fraction",
                              description="The rate falls linearly over the job's steps (FATE's linear scheduler, "
@@ -102,7 +104,7 @@ def train_params() -> dict[str, Param]:
                                          "first one; empty = constant. A constant large rate left SGD's noise "
                                          "in the panel's big variants (−0.04 AUC at 284,807 rows, weak signal, "
                                          "3 parties); decaying to 0.02, with min_steps and min_batch_size, keeps "
-                                         "all 16 cells within 0.005 AUC of centralized."),
+                                         "all 37 cells within 0.005 AUC of centralized."),
         "min_steps": Param(5700, type=["null", "integer"], minimum=0, maximum=1_000_000,
                            title="Minimum optimizer steps (more epochs for small tables)",
                            description="Epochs are raised (up to 100) until the largest party takes at least "
@@ -120,7 +122,7 @@ def train_params() -> dict[str, Param]:
                                 description="With min_steps, a table smaller than the full-size one is also cut "
                                             "into smaller batches, down to this, so that each epoch takes as "
                                             "many steps as a full-size epoch (min_steps ÷ epochs = 1,140); the "
-                                            "first rate scales with the batch (batch 25: lr 0.5), the same rate "
+                                            "first rate scales with the batch (batch 25: lr 0.25), the same rate "
                                             "per row. Same epochs and rows processed, up to 4× the (cheap) "
                                             "steps. On the panel the 100k-row, 0.1 %-fraud, weak-signal, 3-party "
                                             "cell was −0.0057 AUC (−0.0123 on another draw) at batch 100; at 25 "
