@@ -54,8 +54,8 @@ MAX_MIN_STEPS = 1_000_000
 DEFAULT_MIN_BATCH = 25
 """The smallest batch a small table's epochs are cut into (:attr:`TrainSettings.min_batch_size`): the panel's
 100k-row, 0.1 %-fraud, weak-signal, 3-party cell (26,667 rows a party) lands on it, 1,067 steps an epoch at lr
-0.25, and is within 0.005 there on every draw tried (batch 10 missed); a 20k-row table stops at it too, so no
-job takes more than ≈ 23,500 steps."""
+0.25, and is within 0.005 there on every draw tried (batch 10 at lr 2.0 or 0.63 missed); a 20k-row table stops
+at it too, so no job takes more than ≈ 24,000 steps."""
 MAX_MIN_BATCH = 100_000
 
 
