@@ -19,7 +19,7 @@ skips the upload when the engine already holds identical tables. Run: ``make ben
 ``--panel`` runs the fixed panel the training defaults are chosen on instead of one dataset: synthetic
 variants of every combination of rows (20k / 100k / 284,807), fraud share (0.1 / 0.5 / 2 %), fraud
 signal (weak / strong: the synthetic fraud shift × 0.5 / × 2) and parties (2 / 3), each trained with
-every candidate setting (the current defaults, the defaults before issue 11, ``--try`` and ``--grid`` sets). It
+every candidate setting (the current defaults, earlier ones — ``CANDIDATES`` — ``--try`` and ``--grid`` sets). It
 prints one line per variant and setting — federated vs centralized AUC and AUPRC on the pooled
 held-out rows, and the training job's wall time — then the whole table. ``--panel-rows`` /
 ``--panel-fraud`` / ``--panel-signal`` / ``--panel-parties`` restrict it (the full panel is 36
@@ -74,12 +74,23 @@ from fateops.scoring import binary_scores
 SIGNALS = {"weak": 0.5, "strong": 2.0, "default": 1.0}
 """The panel's fraud signals: the synthetic generator's fraud shift scaled by this factor (``default``: the
 generator's own, Kaggle-like; only the full-size Kaggle-rate cell uses it)."""
-OLD_DEFAULTS = "optimizer=sgd,epochs=5,batch_size=100,learning_rate=0.15,lr_decay_to=none,min_steps=0"
+OLD_DEFAULTS = ("optimizer=sgd,epochs=5,batch_size=100,learning_rate=0.15,lr_decay_to=none,min_steps=0,"
+                "min_batch_size=0")
 """The defaults before issue 11 (the seed's SGD, 5 epochs, batch 100, lr 0.15), kept as a panel candidate so
 every panel run prints the old and the current defaults side by side."""
-DECAY_ONLY = "optimizer=sgd,epochs=5,batch_size=100,learning_rate=2.0,lr_decay_to=0.02,min_steps=0"
+DECAY_ONLY = ("optimizer=sgd,epochs=5,batch_size=100,learning_rate=2.0,lr_decay_to=0.02,min_steps=0,"
+              "min_batch_size=0")
 """The first issue-11 defaults (the decaying rate, exactly 5 epochs on every table), before ``min_steps``."""
-CANDIDATES = {"old": OLD_DEFAULTS, "decay-only": DECAY_ONLY}
+MIN_STEPS_ONLY = ("optimizer=sgd,epochs=5,batch_size=100,learning_rate=2.0,lr_decay_to=0.02,min_steps=5700,"
+                  "min_batch_size=0")
+"""The second issue-11 defaults: more epochs for small tables (``min_steps``) but every table at batch 100 and
+lr 2.0, before ``min_batch_size`` (15 of the README's 16 cells within 0.005; −0.0057 on the 16th)."""
+MIN_BATCH_LR2 = ("optimizer=sgd,epochs=5,batch_size=100,learning_rate=2.0,lr_decay_to=0.02,min_steps=5700,"
+                 "min_batch_size=25")
+"""``min_batch_size`` at the first rate 2.0 (all 16 README cells within 0.005, but 284,807 rows / 0.1 % / weak /
+2 parties −0.0072 on the full panel; the current 1.0 holds all 37)."""
+CANDIDATES = {"old": OLD_DEFAULTS, "decay-only": DECAY_ONLY, "min-steps-only": MIN_STEPS_ONLY,
+              "min-batch-lr2": MIN_BATCH_LR2}
 """Settings every panel variant is trained with besides the current defaults (``--candidates`` picks)."""
 README_CELLS = ("20000/0.001/strong/2,20000/0.001/strong/3,20000/0.001/weak/2,20000/0.005/strong/2,"
                 "20000/0.005/weak/2,20000/0.02/strong/2,20000/0.02/weak/3,100000/0.001/strong/2,"
@@ -113,6 +124,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--alpha", type=float, default=defaults.alpha)
     parser.add_argument("--min-steps", type=int, default=defaults.min_steps,
                         help="more epochs for small tables until the largest party takes this many steps (0: off)")
+    parser.add_argument("--min-batch-size", type=int, default=defaults.min_batch_size,
+                        help="smaller batches (down to this) for small tables, the rate scaled with them (0: off)")
     parser.add_argument("--penalty", default=defaults.penalty)
     parser.add_argument("--optimizer", default=defaults.optimizer)
     parser.add_argument("--try", dest="tries", action="append", default=[], metavar="NAME=VALUE,...",
@@ -265,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
 def base_settings(args: argparse.Namespace) -> TrainSettings:
     return TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                          lr_decay_to=args.lr_decay_to, alpha=args.alpha, penalty=args.penalty, optimizer=args.optimizer,
-                         min_steps=args.min_steps)
+                         min_steps=args.min_steps, min_batch_size=args.min_batch_size)
 
 
 @dataclass(frozen=True)
@@ -380,12 +393,19 @@ def replayed_run(prepared: list[PreparedParty], test: pd.DataFrame, evaluation: 
     federated = {name: None if frame is None else
                  binary_scores(frame[schema.LABEL].to_numpy(), fedsim.scores(weights, frame[features].to_numpy()))
                  for name, frame in (("split", test), ("eval", evaluation))}
-    print(f"replayed     ({knob_text(settings)}; {knobs['epochs']} epochs, {settings.steps(train_rows)} steps):  "
+    print(f"replayed     ({knob_text(settings)}; {knobs['epochs']} epochs × batch {knobs['batch_size']} at lr "
+          f"{knobs['learning_rate']:.3g}, {settings.steps(train_rows)} steps):  "
           f"AUC {_pair(federated, 'auc')}  AUPRC {_pair(federated, 'average_precision')}  "
           f"Δ AUC {_pair(federated, 'auc', central)}")
     sys.stdout.flush()
     return {"federated": federated, "seconds": time.monotonic() - started, "how": "replay",
-            "epochs": knobs["epochs"]}
+            **_plan(settings, train_rows)}
+
+
+def _plan(settings: TrainSettings, train_rows: int) -> dict[str, int]:
+    """What a job really runs at the largest party's ``train_rows``: epochs, batch, steps (the table shows them)."""
+    return {"epochs": settings.epochs_for(train_rows), "batch": settings.batch_for(train_rows),
+            "steps": settings.steps(train_rows)}
 
 
 def _pair(scores: dict[str, Any], metric: str, minus: dict[str, Any] | None = None) -> str:
@@ -403,14 +423,15 @@ def _pair(scores: dict[str, Any], metric: str, minus: dict[str, Any] | None = No
 def print_panel(rows: list[dict[str, Any]]) -> None:
     """The panel as a Markdown table (what the README shows): both measures, the held-out split's and the
     independent evaluation set's, side by side."""
-    print("\n| variant | setting | epochs | AUC central split | Δ AUC split | AUC central eval set | "
+    print("\n| variant | setting | epochs × batch (steps) | AUC central split | Δ AUC split | AUC central eval set | "
           "Δ AUC eval set | AUPRC central eval set | AUPRC federated eval set | FATE job s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         central, federated = row["central"], row["federated"]
         wall = "replay" if row.get("how") == "replay" else f"{row['seconds']:.0f}"
         evaluated = federated.get("eval") is not None and central.get("eval") is not None
-        print(f"| {row['variant'].label()} | {knob_text(row['settings'])} | {row.get('epochs', '')} | "
+        print(f"| {row['variant'].label()} | {knob_text(row['settings'])} | "
+              f"{row.get('epochs', '')} × {row.get('batch', '')} ({row.get('steps', '')}) | "
               f"{central['split']['auc']:.4f} | {_delta(row, 'auc', 'split'):+.4f} | "
               + (f"{central['eval']['auc']:.4f} | {_delta(row, 'auc', 'eval'):+.4f} | "
                  f"{central['eval']['average_precision']:.4f} | {federated['eval']['average_precision']:.4f} | "
@@ -482,7 +503,7 @@ def federated_run(client: FateFlowClient, federation: Federation, tables: list[P
           f"ratio federated / centralized AUC: {federated['auc'] / central['auc']:.4f}")
     sys.stdout.flush()
     return {"federated": federated, "seconds": seconds, "job_id": submitted.job_id, "how": "FATE", "eval": evaluated,
-            "epochs": settings.epochs_for(train_rows)}
+            **_plan(settings, train_rows)}
 
 
 def fate_weights(model: dict[str, Any]) -> np.ndarray:

@@ -23,9 +23,12 @@ The seed's *Job Definition and Submission*, on the tables `fate_dataset_prepare`
    *and* on each party's held-out test table. Hyper-parameters are Params, chosen on `bench/parity.py
    --panel` (README, "Training defaults"): L2 penalty 1e-5, SGD, batch size 100, the seed's 5 epochs
    (max_iter) — raised on small tables until the largest party takes `min_steps` (5,700, the full-size
-   job's own count; at most 100 epochs; empty or 0 = exactly `epochs`) — and learning rate 2.0 decaying
-   linearly to `lr_decay_to` (0.02) of itself over the job's steps (sized from the tables' row counts;
-   empty = constant). The FATE job's own timeout is `job_timeout_s`.
+   job's own count; at most 100 epochs; empty or 0 = exactly `epochs`), and a small table's batches cut
+   (down to `min_batch_size`, 25) so each epoch takes the full-size job's 1,140 steps, its first rate
+   scaled with the batch (batch ÷ 100: the same rate per row) — and learning rate 1.0 decaying linearly
+   to `lr_decay_to` (0.02) of itself over the job's steps (sized from the tables' row counts; empty =
+   constant). The full-size job runs exactly 5 epochs × 1,140 batches of 100. The FATE job's own timeout
+   is `job_timeout_s`.
    Submitting is never retried (a retry could start a second job).
 3. **wait_training** — deferrable: the wait costs no worker slot; past `sensor_timeout_s` the job is stopped.
 4. **collect_metrics** — every party's evaluation to XCom; the headline is the guest's held-out AUC/KS,

@@ -24,7 +24,8 @@ from fateops.localstack import AirflowRestClient, AirflowStack
 pytestmark = [pytest.mark.engine, pytest.mark.airflow, pytest.mark.timeout(5400)]
 
 DAG_ID = "fate_credit_card_pipeline"
-# the training defaults as a user gets them (min_steps included: 2,400 training rows a party train 100 epochs);
+# the training defaults as a user gets them (min_steps and min_batch_size included: 2,400 training rows a party
+# train 100 epochs of batch 25);
 # test_pipeline_dags runs its many trainings at min_steps 0
 CONF = {"rows": 6000, "fraud_ratio": 0.02, "min_rows": 100, "auc_threshold": 0.5, "sensor_timeout_s": 1800,
         "job_timeout_s": 1800}
@@ -69,8 +70,10 @@ def test_pipeline_triggered_over_rest_runs_through_scheduler_and_triggerer(stack
     assert Path(result["predictions_csv"]).is_file()
     assert 0.5 < result["auc"] <= 1.0
     assert registered["promoted"] is True and result["model"]["model_id"] == registered["model_id"]
-    # min_steps raised the small tables' epochs (2,400 rows a party: 24 batches an epoch) in the job submitted
+    # min_steps raised the small tables' epochs (2,400 rows a party: 24 batches of 100 an epoch) and
+    # min_batch_size cut their batches to 25 at lr 1.0 × 25/100, in the job submitted and as recorded
     assert planned["epochs"] == 100 and planned["min_steps"] == 5700, planned
+    assert planned["batch_size"] == 25 and planned["learning_rate"] == 0.25, planned
     assert set(result["job_ids"]) >= {"train", "predict", "upload 9999/train", "upload 10000/test"}
     # the scheduler (whose LocalExecutor forked every task above) started through the preload launcher
     # and imported every module on its list

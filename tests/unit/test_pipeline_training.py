@@ -29,12 +29,14 @@ RECORDS = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline" / "evalu
 
 def test_settings_from_params_take_the_dag_names_and_keep_the_panel_defaults() -> None:
     # The defaults chosen on bench/parity.py's panel (README, "Training defaults").
-    assert TrainSettings.from_params({}) == TrainSettings(epochs=5, batch_size=100, learning_rate=2.0,
+    assert TrainSettings.from_params({}) == TrainSettings(epochs=5, batch_size=100, learning_rate=1.0,
                                                           lr_decay_to=0.02, penalty="l2", alpha=1e-5,
-                                                          optimizer="sgd", min_steps=5700)
+                                                          optimizer="sgd", min_steps=5700, min_batch_size=25)
     assert TrainSettings.from_params({"lr_decay_to": None}).lr_decay_to is None  # an emptied form field: constant
     assert TrainSettings.from_params({"min_steps": None}).min_steps is None  # an emptied form field: no rule
     assert TrainSettings.from_params({"min_steps": 2000.0}).min_steps == 2000  # a form's number
+    assert TrainSettings.from_params({"min_batch_size": None}).min_batch_size is None  # always batch_size
+    assert TrainSettings.from_params({"min_batch_size": 10.0}).min_batch_size == 10
     chosen = TrainSettings.from_params({"epochs": "10", "learning_rate": 0.3, "penalty": "L1", "optimizer": "ADAM",
                                         "auc_threshold": 0.9})
     assert (chosen.epochs, chosen.learning_rate, chosen.penalty, chosen.optimizer) == (10, 0.3, "l1", "adam")
@@ -43,7 +45,9 @@ def test_settings_from_params_take_the_dag_names_and_keep_the_panel_defaults() -
 @pytest.mark.parametrize(("field", "value"), [("epochs", 0), ("batch_size", 0), ("learning_rate", -1.0),
                                               ("penalty", "l3"), ("optimizer", "newton"), ("lr_decay_to", 0.0),
                                               ("lr_decay_to", 1.5), ("min_steps", -1), ("min_steps", 2.5),
-                                              ("min_steps", "many"), ("min_steps", 2_000_000)])
+                                              ("min_steps", "many"), ("min_steps", 2_000_000),
+                                              ("min_batch_size", -1), ("min_batch_size", 12.5),
+                                              ("min_batch_size", True), ("min_batch_size", 200_000)])
 def test_bad_hyper_parameters_fail_before_a_job_is_submitted(field: str, value: object) -> None:
     with pytest.raises(ConfigError) as err:
         TrainSettings(**{field: value})
@@ -56,6 +60,12 @@ def test_a_bad_min_steps_param_names_the_field_and_the_fix() -> None:
     assert err.value.field == "min_steps" and "0 or null" in str(err.value)
 
 
+def test_a_bad_min_batch_size_param_names_the_field_and_the_fix() -> None:
+    with pytest.raises(ConfigError, match="whole number of rows") as err:
+        TrainSettings.from_params({"min_batch_size": "small"})
+    assert err.value.field == "min_batch_size" and "0 or null" in str(err.value)
+
+
 def _full_size_party_rows() -> int:
     """The largest party's training rows of the demo's job: Kaggle's 284,807 rows split over 2 parties
     (stratified: 142,404 rows), 20 % held out → 113,923."""
@@ -66,18 +76,22 @@ def test_min_steps_leaves_the_full_size_job_exactly_as_it_was() -> None:
     rows = _full_size_party_rows()
     assert rows == 113_923
     default, without = TrainSettings(), TrainSettings(min_steps=0)
-    assert default.epochs_for(rows) == without.epochs_for(rows) == 5
-    assert default.steps(rows) == without.steps(rows) == 5 * 1140 == FULL_SIZE_STEPS
-    assert default.homo_lr_kwargs(train_rows=rows) == without.homo_lr_kwargs(train_rows=rows)
-    assert default.homo_lr_kwargs(train_rows=rows)["epochs"] == 5
-    assert default.homo_lr_kwargs(train_rows=rows)["lr_scheduler_params"]["total_iters"] == 5700
+    for rules in (default, TrainSettings(min_batch_size=0)):  # min_batch_size leaves it too
+        assert rules.epochs_for(rows) == without.epochs_for(rows) == 5
+        assert rules.batch_for(rows) == without.batch_for(rows) == 100
+        assert rules.learning_rate_for(rows) == 1.0
+        assert rules.steps(rows) == without.steps(rows) == 5 * 1140 == FULL_SIZE_STEPS
+        assert rules.homo_lr_kwargs(train_rows=rows) == without.homo_lr_kwargs(train_rows=rows)
+    kwargs = default.homo_lr_kwargs(train_rows=rows)
+    assert (kwargs["epochs"], kwargs["batch_size"], kwargs["learning_rate"]) == (5, 100, 1.0)
+    assert kwargs["lr_scheduler_params"]["total_iters"] == 5700
 
 
 def test_min_steps_gives_a_small_table_more_epochs_and_sizes_the_decay_on_them() -> None:
-    settings = TrainSettings()  # 20k rows over 2 parties: 8,000 training rows each, 80 batches an epoch
+    settings = TrainSettings(min_batch_size=0)  # 20k rows over 2 parties: 8,000 training rows each, 80 batches
     assert settings.epochs_for(8000) == 72  # ⌈5,700 / 80⌉
     kwargs = settings.homo_lr_kwargs(train_rows=8000)
-    assert kwargs["epochs"] == 72 and "min_steps" not in kwargs
+    assert kwargs["epochs"] == 72 and "min_steps" not in kwargs and kwargs["batch_size"] == 100
     assert kwargs["lr_scheduler_params"]["total_iters"] == 72 * 80 == settings.steps(8000)
     spec = train_job(load_federation(), party_tables(load_federation(), "ns"), settings, timeout_s=900,
                      train_rows=8000)["dag"]
@@ -90,12 +104,51 @@ def test_min_steps_gives_a_small_table_more_epochs_and_sizes_the_decay_on_them()
     assert TrainSettings(min_steps=None).epochs_for(8000) == TrainSettings(min_steps=0).epochs_for(8000) == 5
 
 
+@pytest.mark.parametrize(("train_rows", "epochs", "batch", "learning_rate", "steps"), [
+    (75_949, 8, 67, 0.67, 8 * 1134),    # 284,807 rows over 3 parties
+    (40_000, 15, 36, 0.36, 15 * 1112),  # 100k rows over 2 parties
+    (26_667, 22, 25, 0.25, 22 * 1067),  # 100k rows over 3 parties: the cell batch 100 missed
+    (8_000, 72, 25, 0.25, 72 * 320),    # 20k rows over 2 parties
+    (2_400, 100, 25, 0.25, 100 * 96),   # the integration tests' tables
+])
+def test_min_batch_size_cuts_a_small_tables_batches_not_its_epochs(train_rows: int, epochs: int, batch: int,
+                                                                   learning_rate: float, steps: int) -> None:
+    """The epochs (the rows processed: the cost) stay min_steps' at batch 100; a smaller table's epoch is cut
+    into the full-size epoch's 1,140 batches (down to 25 rows), the first rate scaled by batch ÷ 100."""
+    settings = TrainSettings()
+    assert settings.epochs_for(train_rows) == TrainSettings(min_batch_size=0).epochs_for(train_rows) == epochs
+    assert settings.batch_for(train_rows) == batch
+    assert settings.learning_rate_for(train_rows) == pytest.approx(learning_rate)
+    assert settings.steps(train_rows) == steps
+    kwargs = settings.homo_lr_kwargs(train_rows=train_rows)
+    assert (kwargs["epochs"], kwargs["batch_size"]) == (epochs, batch) and "min_batch_size" not in kwargs
+    assert kwargs["learning_rate"] == pytest.approx(learning_rate)
+    assert kwargs["lr_scheduler_params"]["total_iters"] == steps
+    params = train_job(load_federation(), party_tables(load_federation(), "ns"), settings, timeout_s=900,
+                       train_rows=train_rows)["dag"]["tasks"]["homo_lr_0"]["parameters"]
+    assert (params["epochs"], params["batch_size"]) == (epochs, batch)
+    assert params["optimizer"]["optimizer_params"]["lr"] == pytest.approx(learning_rate)
+
+
+def test_min_batch_size_never_raises_the_batch_and_follows_min_steps() -> None:
+    assert TrainSettings(batch_size=10).batch_for(8000) == 10  # a batch asked below the floor is kept
+    assert TrainSettings(min_batch_size=50).batch_for(8000) == 50
+    assert TrainSettings(min_batch_size=None).batch_for(8000) == 100
+    assert TrainSettings(min_steps=0).batch_for(8000) == TrainSettings(min_steps=None).batch_for(8000) == 100
+    assert TrainSettings(min_steps=0).learning_rate_for(8000) == 1.0
+
+
 def test_the_settings_recorded_are_the_epochs_the_job_ran_and_rebuild_the_same_job() -> None:
     asked = TrainSettings()
-    ran = asked.as_run(8000)
-    assert (asked.epochs, ran.epochs) == (5, 72) and ran.min_steps == asked.min_steps
-    assert ran.homo_lr_kwargs(train_rows=8000) == asked.homo_lr_kwargs(train_rows=8000)
-    assert TrainSettings(**ran.as_dict()) == ran  # what collect_metrics rebuilds from the plan's XCom
+    for rows in (8000, 26_667, 75_949):
+        ran = asked.as_run(rows)
+        assert ran.epochs == asked.epochs_for(rows) and ran.batch_size == asked.batch_for(rows)
+        assert ran.learning_rate == asked.learning_rate_for(rows) and ran.min_steps == asked.min_steps
+        assert ran.homo_lr_kwargs(train_rows=rows) == asked.homo_lr_kwargs(train_rows=rows)
+        assert ran.steps(rows) == asked.steps(rows) and ran.as_run(rows) == ran
+        assert TrainSettings(**ran.as_dict()) == ran  # what collect_metrics rebuilds from the plan's XCom
+    small = asked.as_run(8000)
+    assert (small.epochs, small.batch_size, small.learning_rate) == (72, 25, 0.25)
     assert asked.as_run(_full_size_party_rows()) == asked
 
 
@@ -112,7 +165,7 @@ def test_train_job_trains_on_train_tables_and_evaluates_every_test_table() -> No
     assert set(spec["tasks"]) == {"reader_0", "homo_lr_0", "reader_2", "homo_lr_1", "evaluation_0"}
     assert spec["tasks"]["homo_lr_0"]["parameters"]["epochs"] == 7
     assert spec["tasks"]["homo_lr_0"]["parameters"]["optimizer"] == {
-        "alpha": 1e-5, "method": "sgd", "optimizer_params": {"lr": 2.0}, "penalty": "l2"}
+        "alpha": 1e-5, "method": "sgd", "optimizer_params": {"lr": 1.0}, "penalty": "l2"}
     # the rate decays over every step of the largest party: 7 epochs × ceil(1050 / 100) batches
     assert spec["tasks"]["homo_lr_0"]["parameters"]["learning_rate_scheduler"] == {
         "method": "linear", "scheduler_params": {"start_factor": 1.0, "end_factor": 0.02, "total_iters": 77}}
@@ -177,6 +230,7 @@ def test_the_trigger_forms_training_defaults_are_the_panel_defaults() -> None:
 
     params = train_params()
     assert TrainSettings.from_params({name: param.value for name, param in params.items()}) == TrainSettings()
-    for name in ("epochs", "batch_size", "learning_rate", "lr_decay_to", "min_steps", "alpha", "optimizer"):
+    for name in ("epochs", "batch_size", "learning_rate", "lr_decay_to", "min_steps", "min_batch_size", "alpha",
+                 "optimizer"):
         assert "panel" in str(params[name].description) or name == "batch_size", \
             f"{name}: its description says why (the panel)"

@@ -85,32 +85,50 @@ def train_params() -> dict[str, Param]:
                                     "defaults)."),
         "batch_size": Param(100, type="integer", minimum=1, title="Batch size",
                             description="Rows per local optimizer step on each party (and per scoring batch of "
-                                        "the test rows). The seed's 100: as many steps as before, so the job "
-                                        "costs what it did."),
-        "learning_rate": Param(2.0, type="number", exclusiveMinimum=0, title="Learning rate",
-                               description="SGD's first step size. FATE's trainer clips each gradient to norm 1, "
-                                           "so a step moves the weights by at most this: the seed's constant "
-                                           "0.15 left the panel's 20k-row variants up to 0.48 AUC short of "
-                                           "centralized; 2.0 decaying (next field) reaches them."),
+                                        "the test rows); the largest batch a job runs (see min_batch_size). "
+                                        "The seed's 100: the full-size job takes as many steps as before, so "
+                                        "it costs what it did."),
+        "learning_rate": Param(1.0, type="number", exclusiveMinimum=0, title="Learning rate",
+                               description="SGD's first step size at `batch_size` (the smaller batch a small "
+                                           "table runs scales it: batch ÷ batch_size). FATE's trainer clips "
+                                           "each gradient to norm 1, so a step moves the weights by at most "
+                                           "this: the seed's constant 0.15 left the panel's 20k-row variants up "
+                                           "to 0.48 AUC short of centralized; 1.0 decaying (next field) reaches "
+                                           "them. 2.0 did too on the README's 16 cells but left the panel's "
+                                           "284,807-row, 0.1 %-fraud, weak-signal, 2-party variant −0.0072 AUC "
+                                           "(1.0: −0.0026; all 37 cells within 0.005)."),
         "lr_decay_to": Param(0.02, type=["null", "number"], exclusiveMinimum=0, maximum=1,
                              title="Learning rate: decays to this fraction",
                              description="The rate falls linearly over the job's steps (FATE's linear scheduler, "
                                          "its length computed from the tables' rows) to this fraction of the "
                                          "first one; empty = constant. A constant large rate left SGD's noise "
                                          "in the panel's big variants (−0.04 AUC at 284,807 rows, weak signal, "
-                                         "3 parties); decaying to 0.02, with min_steps, kept 15 of 16 cells "
-                                         "within 0.005 AUC of centralized (the 16th −0.0057)."),
+                                         "3 parties); decaying to 0.02, with min_steps and min_batch_size, keeps "
+                                         "all 37 cells within 0.005 AUC of centralized."),
         "min_steps": Param(5700, type=["null", "integer"], minimum=0, maximum=1_000_000,
                            title="Minimum optimizer steps (more epochs for small tables)",
                            description="Epochs are raised (up to 100) until the largest party takes at least "
-                                       "this many optimizer steps; empty or 0 = exactly `epochs`. 5 epochs of "
-                                       "a 20k-row table are only 400 steps: on the panel that left the "
-                                       "weak-signal, rare-fraud variants up to 0.06 AUC short of centralized "
-                                       "(scored on a 1,000-fraud evaluation set). 5,700 is the full-size job's "
-                                       "own count (284,807 rows, 2 parties: 5 × 1,140), so that job is "
-                                       "unchanged and a small table's training loop processes no more rows "
-                                       "than it does but for its last epoch's. On the panel: 15 of 16 cells "
-                                       "within 0.005 AUC of centralized, against 10 without it."),
+                                       "this many optimizer steps of `batch_size` rows; empty or 0 = exactly "
+                                       "`epochs` and `batch_size`. 5 epochs of a 20k-row table are only 400 "
+                                       "steps: on the panel that left the weak-signal, rare-fraud variants up "
+                                       "to 0.06 AUC short of centralized (scored on a 1,000-fraud evaluation "
+                                       "set). 5,700 is the full-size job's own count (284,807 rows, 2 parties: "
+                                       "5 × 1,140), so that job is unchanged and a small table's training loop "
+                                       "processes no more rows than it does but for its last epoch's. On the "
+                                       "panel: 15 of 16 cells within 0.005 AUC of centralized, against 10 "
+                                       "without it (16 with min_batch_size)."),
+        "min_batch_size": Param(25, type=["null", "integer"], minimum=0, maximum=100_000,
+                                title="Smallest batch (more steps for small tables)",
+                                description="With min_steps, a table smaller than the full-size one is also cut "
+                                            "into smaller batches, down to this, so that each epoch takes as "
+                                            "many steps as a full-size epoch (min_steps ÷ epochs = 1,140); the "
+                                            "first rate scales with the batch (batch 25: lr 0.25), the same rate "
+                                            "per row. Same epochs and rows processed, up to 4× the (cheap) "
+                                            "steps. On the panel the 100k-row, 0.1 %-fraud, weak-signal, 3-party "
+                                            "cell was −0.0057 AUC (−0.0123 on another draw) at batch 100; at 25 "
+                                            "it is +0.0001 (worst of 4 draws × 3 row orders −0.0008), and all "
+                                            "37 panel cells are within 0.005. Empty or 0 = always batch_size; the "
+                                            "full-size job's 1,140 batches of 100 already meet it (unchanged)."),
         "penalty": Param("l2", type="string", enum=["l2", "l1", "none"], title="Penalty",
                          description="Regularisation of the logistic regression (the seed's L2)."),
         "alpha": Param(0.00001, type="number", minimum=0, title="Penalty strength",

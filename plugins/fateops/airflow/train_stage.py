@@ -50,11 +50,12 @@ def plan_training(tables: list[dict[str, Any]], params: dict[str, Any]) -> dict[
     federation = federation_of(params)
     train_rows = max(int(t["rows"]) for t in tables if t["split"] == "train")
     asked = TrainSettings.from_params(params)
-    settings = asked.as_run(train_rows)  # epochs raised by min_steps: recorded as run
+    settings = asked.as_run(train_rows)  # epochs raised by min_steps, batch/rate cut by min_batch_size: as run
     schema = train_job(federation, tables_of(params, federation), settings, timeout_s=int(params["job_timeout_s"]),
                        train_rows=train_rows)
     trained_on = ", ".join(t["uri"] for t in tables if t["split"] == "train")
-    print(f"homo LR: {settings.as_dict()} ({asked.epochs} epochs asked, {settings.epochs} run: "
+    print(f"homo LR: {settings.as_dict()} ({asked.epochs} epochs × batch {asked.batch_size} asked, "
+          f"{settings.epochs} × batch {settings.batch_size} at lr {settings.learning_rate:g} run: "
           f"{settings.steps(train_rows)} steps at the largest party's {train_rows} rows), "
           f"FATE job timeout {params['job_timeout_s']} s, train on {trained_on}")
     return {"dag_schema": schema, "fateflow_conn_id": guest_conn_id(federation), "settings": settings.as_dict()}

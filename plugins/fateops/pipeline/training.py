@@ -51,6 +51,12 @@ MAX_EPOCHS_FOR_MIN_STEPS = 100
 """``min_steps`` raises the epochs at most to this: every epoch is also a federated round (an aggregation
 and the trainer's per-epoch work), which a tiny table would otherwise repeat hundreds of times."""
 MAX_MIN_STEPS = 1_000_000
+DEFAULT_MIN_BATCH = 25
+"""The smallest batch a small table's epochs are cut into (:attr:`TrainSettings.min_batch_size`): the panel's
+100k-row, 0.1 %-fraud, weak-signal, 3-party cell (26,667 rows a party) lands on it, 1,067 steps an epoch at lr
+0.25, and is within 0.005 there on every draw tried (batch 10 at lr 2.0 or 0.63 missed); a 20k-row table stops
+at it too, so no job takes more than ≈ 24,000 steps."""
+MAX_MIN_BATCH = 100_000
 
 
 @dataclass(frozen=True)
@@ -67,11 +73,20 @@ class TrainSettings:
     (FATE's ``linear`` scheduler, stepped once per batch — its length is computed from the tables' rows,
     :meth:`homo_lr_kwargs`). That alone left the weak-signal, rare-fraud variants up to 0.06 AUC short on
     small tables (scored on a 1,000-fraud evaluation set): 5 epochs of 20k rows are only 400 steps. So
-    ``min_steps`` raises the epochs of small tables until the largest party takes the full-size job's
-    own 5,700 steps: 15 of the panel's 16 cells within 0.005 AUC of centralized (the miss −0.0057, 100k
-    rows, 0.1 % fraud, weak signal, 3 parties; the seed's −0.20 there). The training loop's cost grows with
-    the rows it processes (steps × batch — every epoch turns each row into tensors one by one): the
-    full-size job keeps exactly its 5 epochs, and a smaller table processes about as many rows as it does.
+    ``min_steps`` raises the epochs of small tables until the largest party processes as many rows as the
+    full-size job (5,700 steps of 100 rows): 15 of the panel's 16 cells within 0.005 AUC. The 16th (100k
+    rows, 0.1 % fraud, weak signal, 3 parties: −0.0057, −0.0123 on another draw) was still short at batch
+    100 (4× the epochs closed it, at 4× the rows). So a small table also takes *smaller batches*
+    (``min_batch_size``): each of its epochs is cut into as many batches as a full-size epoch (1,140), at
+    the full-size job's rate per row (``learning_rate`` × batch ÷ ``batch_size``) — the same epochs, rows
+    and movement per epoch, in 4× as many smaller steps that follow the gradient more closely than large
+    clipped ones. At a first rate of 2.0 that put the README's 16 cells within 0.005 (worst −0.0009) but
+    left the full panel's 284,807-row, 0.1 %, weak, 2-party variant −0.0072 (5 × 100 there, which no rule
+    may change); 1.0 (0.25 at batch 25) puts all 37 cells within 0.005 (worst −0.0026) and the four
+    hardest on three more draws (worst −0.0008). lr 2.0 at batch 25 was worse than batch 100; √-scaling
+    the rate missed once. The training loop's cost grows with the rows it processes (every epoch turns
+    each row into tensors one by one), not with the steps (≈ 0.3 ms of torch each): the full-size job keeps
+    exactly its 5 epochs × 1,140 batches of 100, and a smaller table processes about as many rows.
     Adam at a constant rate oscillated at full size (lr 0.3: −0.026 AUC).
     """
 
@@ -79,7 +94,7 @@ class TrainSettings:
     """Federated rounds (the arbiter averages after every local epoch); the job's cost grows with them."""
     batch_size: int = 100
     """Rows per local optimizer step; also the scoring batch of the test rows inside the training job."""
-    learning_rate: float = 2.0
+    learning_rate: float = 1.0
     """SGD's first step size; with the trainer's gradient clipping a step moves the weights by at most this."""
     lr_decay_to: float | None = 0.02
     """The rate falls linearly to this fraction of ``learning_rate`` by the last step; None keeps it constant."""
@@ -92,15 +107,27 @@ class TrainSettings:
     threshold: float = 0.5
     min_steps: int | None = FULL_SIZE_STEPS
     """Small tables train for more epochs until the largest party takes at least this many optimizer steps
-    (``epochs`` is the floor; None or 0: exactly ``epochs``). The default is the full-size job's own count
-    (284,807 rows over 2 parties: 5 epochs × 1,140 batches), so that job is unchanged and no job's training
-    loop processes more rows than it does but for the last epoch's; at most :data:`MAX_EPOCHS_FOR_MIN_STEPS`."""
+    of ``batch_size`` rows (``epochs`` is the floor; None or 0: exactly ``epochs``, and ``batch_size``). The
+    default is the full-size job's own count (284,807 rows over 2 parties: 5 epochs × 1,140 batches), so
+    that job is unchanged and no job's training loop processes more rows than it does but for the last
+    epoch's; at most :data:`MAX_EPOCHS_FOR_MIN_STEPS`."""
+    min_batch_size: int | None = DEFAULT_MIN_BATCH
+    """With ``min_steps``, a table with fewer rows than the full-size one also takes smaller batches, down to
+    this: as many batches an epoch as ``min_steps`` ÷ ``epochs`` (the full-size job's 1,140), never more
+    than ``batch_size`` rows; the first rate scales with the batch (× batch ÷ ``batch_size``: the same rate
+    per row). None or 0: always ``batch_size``. The epochs (so the rows processed, the cost) are those of
+    ``batch_size``."""
 
     def __post_init__(self) -> None:
         if self.min_steps is not None and not (isinstance(self.min_steps, int) and not isinstance(self.min_steps, bool)
                                                and 0 <= self.min_steps <= MAX_MIN_STEPS):
             raise ConfigError(f"must be a whole number of optimizer steps from 0 to {MAX_MIN_STEPS:,} "
                               "(0 or null: train exactly `epochs`)", field="min_steps", value=self.min_steps)
+        if self.min_batch_size is not None and not (isinstance(self.min_batch_size, int)
+                                                    and not isinstance(self.min_batch_size, bool)
+                                                    and 0 <= self.min_batch_size <= MAX_MIN_BATCH):
+            raise ConfigError(f"must be a whole number of rows from 0 to {MAX_MIN_BATCH:,} (0 or null: every "
+                              "table trains at `batch_size`)", field="min_batch_size", value=self.min_batch_size)
         if self.lr_decay_to is not None and not (isinstance(self.lr_decay_to, int | float)
                                                  and 0 < self.lr_decay_to <= 1):
             raise ConfigError("must be a fraction in (0, 1] of the learning rate, or null for a constant rate",
@@ -119,24 +146,46 @@ class TrainSettings:
             values["lr_decay_to"] = None if params["lr_decay_to"] is None else float(params["lr_decay_to"])
         if "min_steps" in params:  # null (an emptied form field) disables the rule, like 0
             values["min_steps"] = None if params["min_steps"] is None else _whole(params["min_steps"])
+        if "min_batch_size" in params:  # likewise: null keeps `batch_size` on every table
+            values["min_batch_size"] = (None if params["min_batch_size"] is None
+                                        else _whole(params["min_batch_size"]))
         return cls(**values)
 
     def batches(self, train_rows: int) -> int:
-        """Optimizer steps per epoch of a party with ``train_rows`` training rows (the last batch short)."""
-        return max(1, math.ceil(train_rows / self.batch_size))
+        """Optimizer steps per epoch of a party with ``train_rows`` training rows (the last batch short), at
+        the batch the job really runs (:meth:`batch_for`)."""
+        return _batches(train_rows, self.batch_for(train_rows))
+
+    def batch_for(self, train_rows: int) -> int:
+        """The batch a job really runs when its largest party has ``train_rows`` training rows: ``batch_size``,
+        cut (down to ``min_batch_size``, never above ``batch_size``) until an epoch takes ``min_steps`` ÷
+        ``epochs`` batches — the full-size job's 1,140, which its batch 100 already gives (so it is unchanged)."""
+        if not self.min_steps or not self.min_batch_size:
+            return self.batch_size
+        per_epoch = math.ceil(self.min_steps / self.epochs)
+        return min(self.batch_size, max(self.min_batch_size, math.ceil(train_rows / per_epoch)))
+
+    def learning_rate_for(self, train_rows: int) -> float:
+        """The first rate a job really runs: ``learning_rate`` × :meth:`batch_for` ÷ ``batch_size`` — the same
+        rate per row, so an epoch moves the weights as far as at ``batch_size``, in more, smaller steps."""
+        batch = self.batch_for(train_rows)
+        return self.learning_rate if batch == self.batch_size else self.learning_rate * batch / self.batch_size
 
     def epochs_for(self, train_rows: int) -> int:
         """The epochs a job really runs when its largest party has ``train_rows`` training rows: ``epochs``,
-        raised (up to :data:`MAX_EPOCHS_FOR_MIN_STEPS`) until that party takes ``min_steps`` steps."""
+        raised (up to :data:`MAX_EPOCHS_FOR_MIN_STEPS`) until that party takes ``min_steps`` steps of
+        ``batch_size`` rows (the rows processed: a smaller :meth:`batch_for` adds steps, not epochs)."""
         if not self.min_steps:
             return self.epochs
-        needed = math.ceil(self.min_steps / self.batches(train_rows))
+        needed = math.ceil(self.min_steps / _batches(train_rows, self.batch_size))
         return max(self.epochs, min(needed, MAX_EPOCHS_FOR_MIN_STEPS))
 
     def as_run(self, train_rows: int) -> TrainSettings:
-        """These settings with ``epochs`` = the epochs the job really runs: what the registry, the report and
-        MLflow record, so a reader sees 72 epochs, not the 5 asked for (the job spec is the same)."""
-        return replace(self, epochs=self.epochs_for(train_rows))
+        """These settings with ``epochs``, ``batch_size`` and ``learning_rate`` = what the job really runs:
+        what the registry, the report and MLflow record, so a reader sees 22 epochs of batch 25 at lr 0.25,
+        not the 5 × 100 at 1.0 asked for (the job spec is the same: the rules leave run values as they are)."""
+        return replace(self, epochs=self.epochs_for(train_rows), batch_size=self.batch_for(train_rows),
+                       learning_rate=self.learning_rate_for(train_rows))
 
     def steps(self, train_rows: int) -> int:
         """Optimizer steps of a party with ``train_rows`` rows: FATE's scheduler counts these, not epochs."""
@@ -144,19 +193,24 @@ class TrainSettings:
 
     def homo_lr_kwargs(self, *, train_rows: int) -> dict[str, Any]:
         """:func:`~fateops.fate.jobs.homo_lr_train_job`'s keywords. ``train_rows`` is the largest party's
-        training table: it sets the epochs (``min_steps``) and the decay spans its steps (a smaller party
-        ends a little above ``lr_decay_to``)."""
-        kwargs = {**self._constant_rate_kwargs(), "epochs": self.epochs_for(train_rows)}
+        training table: it sets the epochs (``min_steps``), the batch and first rate (``min_batch_size``), and
+        the decay spans its steps (a smaller party ends a little above ``lr_decay_to``)."""
+        kwargs = {**self._constant_rate_kwargs(), "epochs": self.epochs_for(train_rows),
+                  "batch_size": self.batch_for(train_rows), "learning_rate": self.learning_rate_for(train_rows)}
         if self.lr_decay_to is not None and self.lr_decay_to < 1:
             kwargs.update(lr_scheduler="linear", lr_scheduler_params={
                 "start_factor": 1.0, "end_factor": float(self.lr_decay_to), "total_iters": self.steps(train_rows)})
         return kwargs
 
     def _constant_rate_kwargs(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k not in ("lr_decay_to", "min_steps")}
+        return {k: v for k, v in asdict(self).items() if k not in ("lr_decay_to", "min_steps", "min_batch_size")}
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _batches(train_rows: int, batch: int) -> int:
+    return max(1, math.ceil(train_rows / batch))
 
 
 def _whole(value: Any) -> int:
