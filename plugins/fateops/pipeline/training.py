@@ -119,15 +119,10 @@ class TrainSettings:
     ``batch_size``."""
 
     def __post_init__(self) -> None:
-        if self.min_steps is not None and not (isinstance(self.min_steps, int) and not isinstance(self.min_steps, bool)
-                                               and 0 <= self.min_steps <= MAX_MIN_STEPS):
-            raise ConfigError(f"must be a whole number of optimizer steps from 0 to {MAX_MIN_STEPS:,} "
-                              "(0 or null: train exactly `epochs`)", field="min_steps", value=self.min_steps)
-        if self.min_batch_size is not None and not (isinstance(self.min_batch_size, int)
-                                                    and not isinstance(self.min_batch_size, bool)
-                                                    and 0 <= self.min_batch_size <= MAX_MIN_BATCH):
-            raise ConfigError(f"must be a whole number of rows from 0 to {MAX_MIN_BATCH:,} (0 or null: every "
-                              "table trains at `batch_size`)", field="min_batch_size", value=self.min_batch_size)
+        _check_optional_count("min_steps", self.min_steps, MAX_MIN_STEPS, "optimizer steps",
+                              "train exactly `epochs`")
+        _check_optional_count("min_batch_size", self.min_batch_size, MAX_MIN_BATCH, "rows",
+                              "every table trains at `batch_size`")
         if self.lr_decay_to is not None and not (isinstance(self.lr_decay_to, int | float)
                                                  and 0 < self.lr_decay_to <= 1):
             raise ConfigError("must be a fraction in (0, 1] of the learning rate, or null for a constant rate",
@@ -144,11 +139,9 @@ class TrainSettings:
                                   if params.get(name) is not None}
         if "lr_decay_to" in params:
             values["lr_decay_to"] = None if params["lr_decay_to"] is None else float(params["lr_decay_to"])
-        if "min_steps" in params:  # null (an emptied form field) disables the rule, like 0
-            values["min_steps"] = None if params["min_steps"] is None else _whole(params["min_steps"])
-        if "min_batch_size" in params:  # likewise: null keeps `batch_size` on every table
-            values["min_batch_size"] = (None if params["min_batch_size"] is None
-                                        else _whole(params["min_batch_size"]))
+        for rule in ("min_steps", "min_batch_size"):  # null (an emptied form field) disables a rule, like 0
+            if rule in params:
+                values[rule] = None if params[rule] is None else _whole(params[rule])
         return cls(**values)
 
     def batches(self, train_rows: int) -> int:
@@ -211,6 +204,13 @@ class TrainSettings:
 
 def _batches(train_rows: int, batch: int) -> int:
     return max(1, math.ceil(train_rows / batch))
+
+
+def _check_optional_count(field: str, value: Any, maximum: int, unit: str, when_off: str) -> None:
+    """``field`` is null or a whole number (not a bool) from 0 to ``maximum``; 0 or null switch its rule off."""
+    if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= maximum):
+        raise ConfigError(f"must be a whole number of {unit} from 0 to {maximum:,} (0 or null: {when_off})",
+                          field=field, value=value)
 
 
 def _whole(value: Any) -> int:
